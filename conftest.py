@@ -1,0 +1,3 @@
+"""Test-suite wiring shared by ``tests/`` and ``conformance/``."""
+
+pytest_plugins = ["tests.support.fixtures"]

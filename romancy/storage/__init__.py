@@ -1,0 +1,29 @@
+"""Persistence: the :class:`Storage` the engine talks to, URL parsing and migrations."""
+
+from romancy.storage.migrations import Migration, MigrationRunner, MigrationState
+from romancy.storage.records import (
+    CompensationRecord,
+    HistoryRecord,
+    InstanceRecord,
+    LockHolder,
+    NewInstance,
+    TimerRecord,
+)
+from romancy.storage.sql import Storage, Transaction
+from romancy.storage.urls import DatabaseURL, parse_database_url
+
+__all__ = [
+    "CompensationRecord",
+    "DatabaseURL",
+    "HistoryRecord",
+    "InstanceRecord",
+    "LockHolder",
+    "Migration",
+    "MigrationRunner",
+    "MigrationState",
+    "NewInstance",
+    "Storage",
+    "TimerRecord",
+    "Transaction",
+    "parse_database_url",
+]

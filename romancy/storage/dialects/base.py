@@ -1,0 +1,97 @@
+"""The dialect seam: everything that differs between SQLite, PostgreSQL and MySQL.
+
+Storage code is written once against SQLAlchemy Core; whenever SQL must differ by backend
+(time arithmetic, insert-or-ignore, advisory locks, error classification, connection
+setup) it asks the :class:`Dialect` for it. Nothing outside ``romancy.storage`` sees SQL.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+from sqlalchemy import ColumnElement, Connection, Table
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Insert
+
+from romancy.storage.urls import DatabaseURL, DialectName
+
+# Same key and name as Edda so the two runtimes never migrate one database at once.
+MIGRATION_LOCK_KEY = 20251217000000
+MIGRATION_LOCK_NAME = "edda_migration"
+
+
+class IntrospectionHooks:
+    """Schema facts SQLAlchemy's inspector does not report for every backend.
+
+    Called with a synchronous connection from inside ``run_sync``.
+    """
+
+    def descending_index_columns(self, conn: Connection, table: str) -> set[tuple[str, str]]:
+        """``(index, column)`` pairs stored in descending order (beyond the inspector's)."""
+        return set()
+
+    def autoincrement_columns(self, conn: Connection, table: str) -> set[str] | None:
+        """Auto-increment columns, or ``None`` to trust the inspector's ``autoincrement``."""
+        return None
+
+
+class Dialect(IntrospectionHooks, abc.ABC):
+    """Backend-specific SQL and connection behaviour."""
+
+    name: ClassVar[DialectName]
+    #: ``SELECT … FOR UPDATE SKIP LOCKED`` is available.
+    supports_skip_locked: ClassVar[bool] = True
+    #: Writers must be serialised in-process (SQLite has one writer per database file).
+    serialize_writes: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def create_engine(self, db: DatabaseURL, *, pool_size: int) -> AsyncEngine:
+        """An async engine whose sessions run in UTC."""
+
+    @abc.abstractmethod
+    def now(self) -> ColumnElement[Any]:
+        """The database's current UTC time, in the form this backend stores timestamps."""
+
+    @abc.abstractmethod
+    def now_plus(self, seconds: ColumnElement[Any] | float) -> ColumnElement[Any]:
+        """The current UTC time plus ``seconds`` (a number or an SQL expression)."""
+
+    def is_past(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
+        """``column`` holds a time that has passed, judged on the database clock."""
+        return column < self.now()
+
+    def is_due(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
+        """``column`` holds a time that is now or has passed."""
+        return column <= self.now()
+
+    @abc.abstractmethod
+    def insert_ignore(self, table: Table) -> Insert:
+        """An INSERT that silently skips rows violating a unique or primary key."""
+
+    @abc.abstractmethod
+    def upsert(self, table: Table, keys: list[str], update: dict[str, Any]) -> Insert:
+        """An INSERT that, on a conflict on ``keys``, updates ``update`` instead."""
+
+    @abc.abstractmethod
+    def is_unique_violation(self, error: DBAPIError) -> bool:
+        """``error`` is a duplicate-key violation."""
+
+    @abc.abstractmethod
+    def is_already_exists(self, error: DBAPIError) -> bool:
+        """``error`` reports that a table, index or constraint already exists."""
+
+    @abc.abstractmethod
+    async def try_migration_lock(self, conn: AsyncConnection, wait_seconds: float) -> bool:
+        """Take the cross-process migration lock, waiting up to ``wait_seconds``."""
+
+    @abc.abstractmethod
+    async def release_migration_lock(self, conn: AsyncConnection) -> None:
+        """Release the lock taken by :meth:`try_migration_lock`."""
+
+
+def driver_error(error: DBAPIError) -> Any:
+    """The driver's own exception inside a SQLAlchemy wrapper."""
+    return getattr(error, "orig", None) or error
+

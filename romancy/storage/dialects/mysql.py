@@ -1,0 +1,89 @@
+"""MySQL and MariaDB: aiomysql (PyMySQL), sessions at +00:00, GET_LOCK for migrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Table,
+    cast,
+    func,
+    literal,
+    literal_column,
+    text,
+)
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+from romancy.storage.dialects.base import MIGRATION_LOCK_NAME, Dialect, driver_error
+from romancy.storage.urls import DatabaseURL
+
+_DUPLICATE_ENTRY = 1062
+# table exists, duplicate key name, duplicate foreign key name, duplicate check name
+_ALREADY_EXISTS = {1050, 1061, 1826, 3822}
+
+
+def _errno(error: DBAPIError) -> int | None:
+    args = getattr(driver_error(error), "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+class MySQLDialect(Dialect):
+    name = "mysql"
+
+    def create_engine(self, db: DatabaseURL, *, pool_size: int) -> AsyncEngine:
+        return create_async_engine(
+            db.url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_recycle=3600,
+            # Row locks and conditional UPDATEs must see other sessions' commits.
+            isolation_level="READ COMMITTED",
+            connect_args={"init_command": "SET time_zone = '+00:00'", "charset": "utf8mb4"},
+        )
+
+    def now(self) -> ColumnElement[Any]:
+        return func.now()
+
+    def now_plus(self, seconds: ColumnElement[Any] | float) -> ColumnElement[Any]:
+        # TIMESTAMP keeps whole seconds; round the lease up rather than cut it short.
+        amount = literal(int(-(-seconds // 1))) if isinstance(seconds, int | float) else seconds
+        return func.timestampadd(literal_column("SECOND"), cast(amount, Integer), func.now())
+
+    def insert_ignore(self, table: Table) -> Insert:
+        return mysql_insert(table).prefix_with("IGNORE")
+
+    def upsert(self, table: Table, keys: list[str], update: dict[str, Any]) -> Insert:
+        return mysql_insert(table).on_duplicate_key_update(update)
+
+    def is_unique_violation(self, error: DBAPIError) -> bool:
+        return _errno(error) == _DUPLICATE_ENTRY
+
+    def is_already_exists(self, error: DBAPIError) -> bool:
+        return _errno(error) in _ALREADY_EXISTS
+
+    def descending_index_columns(self, conn: Connection, table: str) -> set[tuple[str, str]]:
+        rows = conn.execute(
+            text(
+                "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :t AND COLLATION = 'D'"
+            ),
+            {"t": table},
+        )
+        return {(index, column) for index, column in rows}
+
+    async def try_migration_lock(self, conn: AsyncConnection, wait_seconds: float) -> bool:
+        got = await conn.scalar(
+            func.get_lock(MIGRATION_LOCK_NAME, max(0, int(wait_seconds))).select()
+        )
+        await conn.commit()
+        return bool(got == 1)
+
+    async def release_migration_lock(self, conn: AsyncConnection) -> None:
+        await conn.execute(func.release_lock(MIGRATION_LOCK_NAME).select())
+        await conn.commit()

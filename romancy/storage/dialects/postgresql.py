@@ -1,0 +1,70 @@
+"""PostgreSQL: psycopg 3, sessions in UTC, advisory lock for migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, Table, cast, func, literal, literal_column, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+from romancy.storage.dialects.base import MIGRATION_LOCK_KEY, Dialect, driver_error
+from romancy.storage.urls import DatabaseURL
+
+_UNIQUE_VIOLATION = "23505"
+_ALREADY_EXISTS = {"42P07", "42710", "42P06", "42723"}  # table, object, schema, function
+
+
+class PostgreSQLDialect(Dialect):
+    name = "postgresql"
+
+    def create_engine(self, db: DatabaseURL, *, pool_size: int) -> AsyncEngine:
+        return create_async_engine(
+            db.url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            # Columns are TIMESTAMP WITHOUT TIME ZONE holding UTC: NOW() must be UTC too.
+            connect_args={"options": "-c TimeZone=UTC"},
+        )
+
+    def now(self) -> ColumnElement[Any]:
+        return func.localtimestamp()
+
+    def now_plus(self, seconds: ColumnElement[Any] | float) -> ColumnElement[Any]:
+        amount = literal(float(seconds)) if isinstance(seconds, int | float) else seconds
+        return func.localtimestamp() + cast(amount, Float) * literal_column("INTERVAL '1 second'")
+
+    def insert_ignore(self, table: Table) -> Insert:
+        return pg_insert(table).on_conflict_do_nothing()
+
+    def upsert(self, table: Table, keys: list[str], update: dict[str, Any]) -> Insert:
+        return pg_insert(table).on_conflict_do_update(index_elements=keys, set_=update)
+
+    def is_unique_violation(self, error: DBAPIError) -> bool:
+        return getattr(driver_error(error), "sqlstate", None) == _UNIQUE_VIOLATION
+
+    def is_already_exists(self, error: DBAPIError) -> bool:
+        return getattr(driver_error(error), "sqlstate", None) in _ALREADY_EXISTS
+
+    async def try_migration_lock(self, conn: AsyncConnection, wait_seconds: float) -> bool:
+        # Polling the try-variant keeps the wait bounded without touching lock_timeout,
+        # and it is the same lock key Edda takes.
+        deadline = time.monotonic() + wait_seconds
+        query = text("SELECT pg_try_advisory_lock(:key)").bindparams(key=MIGRATION_LOCK_KEY)
+        while True:
+            got = (await conn.execute(query)).scalar_one()
+            await conn.commit()
+            if got:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+
+    async def release_migration_lock(self, conn: AsyncConnection) -> None:
+        query = text("SELECT pg_advisory_unlock(:key)").bindparams(key=MIGRATION_LOCK_KEY)
+        await conn.execute(query)
+        await conn.commit()

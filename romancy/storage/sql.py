@@ -1,0 +1,606 @@
+"""The storage interface the engine uses, implemented once on SQLAlchemy Core.
+
+Backend differences are delegated to :mod:`romancy.storage.dialects`. Every method
+takes an optional ``tx``: given one, the statement joins that transaction
+(so an activity's own SQL, its history row and its compensation commit together);
+without one, the method runs in a short transaction of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, nullcontext
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from romancy.errors import DatabaseUnavailableError, WorkflowAlreadyExistsError
+from romancy.storage.dialects import Dialect, dialect_for
+from romancy.storage.dialects.sqlite import READ_ONLY
+from romancy.storage.migrations import (
+    MigrationRunner,
+    bundled_migrations_dir,
+    load_migrations,
+)
+from romancy.storage.records import (
+    CompensationRecord,
+    HistoryRecord,
+    InstanceRecord,
+    LockHolder,
+    NewInstance,
+    TimerRecord,
+)
+from romancy.storage.tables import (
+    system_locks,
+    workflow_compensations,
+    workflow_definitions,
+    workflow_history,
+    workflow_history_archive,
+    workflow_instances,
+    workflow_timer_subscriptions,
+)
+from romancy.storage.urls import MEMORY, DatabaseURL, parse_database_url
+
+_instances = workflow_instances
+_history = workflow_history
+_timers = workflow_timer_subscriptions
+_comps = workflow_compensations
+
+_UNSET: Any = object()
+
+
+class Transaction:
+    """An open database transaction, passed as ``tx=`` to join storage calls to it."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        #: The SQLAlchemy connection: run your own statements on it to join the transaction.
+        self.connection = connection
+
+
+class Storage:
+    """Workflow storage on SQLite, PostgreSQL or MySQL/MariaDB."""
+
+    def __init__(self, db: DatabaseURL, engine: AsyncEngine, dialect: Dialect) -> None:
+        self.url = db
+        self.dialect = dialect
+        self._engine = engine
+        serialize = dialect.serialize_writes
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if serialize else None
+        # An in-memory SQLite database is a single shared connection: serialise reads too.
+        self._read_lock = self._write_lock if db.sqlite_path == MEMORY else None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def open(cls, url: str | DatabaseURL, *, pool_size: int = 10) -> Storage:
+        """Connect to ``url`` (any accepted spelling) and check the database answers."""
+        db = url if isinstance(url, DatabaseURL) else parse_database_url(url)
+        dialect = dialect_for(db.dialect)
+        storage = cls(db, dialect.create_engine(db, pool_size=pool_size), dialect)
+        try:
+            async with storage._engine.connect() as conn:
+                await conn.execute(select(literal(1)))
+        except (DBAPIError, OSError) as exc:
+            await storage.close()
+            reason = getattr(exc, "orig", None) or exc
+            raise DatabaseUnavailableError(
+                f"cannot connect to {db.redacted}: {str(reason).strip()}"
+            ) from None
+        return storage
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The SQLAlchemy engine (for activities' own queries and for tests)."""
+        return self._engine
+
+    def migrator(
+        self, source: str | Path | None = None, *, lock_timeout: float = 60.0
+    ) -> MigrationRunner:
+        """A runner for ``source`` (a folder with per-dialect sub-folders) or our bundle."""
+        folder = Path(source) if source is not None else bundled_migrations_dir()
+        migrations = load_migrations(folder, self.url.dialect)
+        return MigrationRunner(self._engine, self.dialect, migrations, lock_timeout=lock_timeout)
+
+    async def migrate(self, source: str | Path | None = None) -> list[str]:
+        """Apply pending migrations; returns the versions applied by this call."""
+        return await self.migrator(source).up()
+
+    @asynccontextmanager
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Transaction]:
+        """A database transaction; commits on success, rolls back on an exception."""
+        lock = self._read_lock if read_only else self._write_lock
+        async with lock or nullcontext(), self._engine.connect() as conn:
+            if read_only:
+                conn = await conn.execution_options(**{READ_ONLY: True})
+            async with conn.begin():
+                yield Transaction(conn)
+
+    @asynccontextmanager
+    async def _use(
+        self, tx: Transaction | None, *, read_only: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        if tx is not None:
+            yield tx.connection
+        else:
+            async with self.transaction(read_only=read_only) as own:
+                yield own.connection
+
+    # ------------------------------------------------------- definitions, instances
+
+    async def ensure_definition(
+        self,
+        workflow_name: str,
+        source_hash: str,
+        source_code: str,
+        *,
+        tx: Transaction | None = None,
+    ) -> None:
+        """Record a workflow definition unless that (name, hash) pair exists."""
+        async with self._use(tx) as conn:
+            await conn.execute(
+                self.dialect.insert_ignore(workflow_definitions).values(
+                    workflow_name=workflow_name, source_hash=source_hash, source_code=source_code
+                )
+            )
+
+    async def create_instance(self, new: NewInstance, *, tx: Transaction | None = None) -> None:
+        """Insert a workflow instance (and its definition row, needed by the FK).
+
+        Raises :class:`~romancy.errors.WorkflowAlreadyExistsError` when the id is taken;
+        nothing is written then.
+        """
+        d = self.dialect
+        values: dict[str, Any] = {
+            "instance_id": new.instance_id,
+            "workflow_name": new.workflow_name,
+            "source_hash": new.source_hash,
+            "owner_service": new.owner_service,
+            "framework": new.framework,
+            "status": "running",
+            "input_data": new.input_data,
+            "continued_from": new.continued_from,
+            "started_at": d.now(),
+            "updated_at": d.now(),
+        }
+        if new.locked_by is not None:
+            values |= {
+                "locked_by": new.locked_by,
+                "locked_at": d.now(),
+                "lock_expires_at": d.now_plus(new.lock_seconds),
+            }
+        try:
+            async with self._use(tx) as conn:
+                await self.ensure_definition(
+                    new.workflow_name, new.source_hash, new.source_code, tx=Transaction(conn)
+                )
+                await conn.execute(insert(_instances).values(values))
+        except IntegrityError as exc:
+            if d.is_unique_violation(exc):
+                raise WorkflowAlreadyExistsError(
+                    f"a workflow instance with id {new.instance_id!r} already exists"
+                ) from None
+            raise
+
+    async def get_instance(
+        self, instance_id: str, *, tx: Transaction | None = None
+    ) -> InstanceRecord | None:
+        """The instance with this id, or ``None``."""
+        async with self._use(tx, read_only=True) as conn:
+            row = (
+                await conn.execute(
+                    select(_instances).where(_instances.c.instance_id == instance_id)
+                )
+            ).first()
+        return InstanceRecord(*row) if row is not None else None
+
+    async def update_instance(
+        self,
+        instance_id: str,
+        *,
+        status: str = _UNSET,
+        output_data: str | None = _UNSET,
+        input_data: str = _UNSET,
+        current_activity_id: str | None = _UNSET,
+        only_if_status: Sequence[str] | None = None,
+        only_if_locked_by: str | None = None,
+        release_lock: bool = False,
+        tx: Transaction | None = None,
+    ) -> bool:
+        """Change an instance's columns; returns whether a row matched the conditions.
+
+        ``only_if_status`` and ``only_if_locked_by`` make the update conditional (a
+        compare-and-set); ``release_lock`` clears the three lock columns in the same
+        statement.
+        """
+        values: dict[str, Any] = {"updated_at": self.dialect.now()}
+        for column, value in (
+            ("status", status),
+            ("output_data", output_data),
+            ("input_data", input_data),
+            ("current_activity_id", current_activity_id),
+        ):
+            if value is not _UNSET:
+                values[column] = value
+        if release_lock:
+            values |= {"locked_by": None, "locked_at": None, "lock_expires_at": None}
+        conditions = [_instances.c.instance_id == instance_id]
+        if only_if_status is not None:
+            conditions.append(_instances.c.status.in_(list(only_if_status)))
+        if only_if_locked_by is not None:
+            conditions.append(_instances.c.locked_by == only_if_locked_by)
+        async with self._use(tx) as conn:
+            result = await conn.execute(update(_instances).where(*conditions).values(values))
+        return result.rowcount > 0
+
+    async def find_resumable(
+        self, framework: str, *, limit: int, tx: Transaction | None = None
+    ) -> list[tuple[str, str]]:
+        """``(instance_id, workflow_name)`` of this framework's running, unlocked instances."""
+        query = (
+            select(_instances.c.instance_id, _instances.c.workflow_name)
+            .where(
+                _instances.c.framework == framework,
+                _instances.c.status == "running",
+                _instances.c.locked_by.is_(None),
+            )
+            .order_by(_instances.c.updated_at)
+            .limit(limit)
+        )
+        async with self._use(tx, read_only=True) as conn:
+            return [(r[0], r[1]) for r in await conn.execute(query)]
+
+    # ----------------------------------------------------------------- instance locks
+
+    async def try_lock_instance(
+        self,
+        instance_id: str,
+        worker_id: str,
+        lease_seconds: float,
+        *,
+        tx: Transaction | None = None,
+    ) -> bool:
+        """Take (or re-take) an instance lock; ``False`` when another worker holds it.
+
+        A single conditional UPDATE judged on the database clock: the lock is free when
+        nobody holds it, when it is ours, or when its lease has expired. An Edda row's own
+        ``lock_timeout_seconds`` wins over ``lease_seconds``.
+        """
+        d, c = self.dialect, _instances.c
+        lease = _coalesce_lease(c.lock_timeout_seconds, lease_seconds)
+        query = (
+            update(_instances)
+            .where(
+                c.instance_id == instance_id,
+                or_(
+                    c.locked_by.is_(None),
+                    c.locked_by == worker_id,
+                    and_(c.lock_expires_at.is_not(None), d.is_past(c.lock_expires_at)),
+                ),
+            )
+            .values(
+                locked_by=worker_id,
+                locked_at=d.now(),
+                lock_expires_at=d.now_plus(lease),
+                updated_at=d.now(),
+            )
+        )
+        async with self._use(tx) as conn:
+            return (await conn.execute(query)).rowcount > 0
+
+    async def renew_instance_lock(
+        self, instance_id: str, worker_id: str, lease_seconds: float
+    ) -> bool:
+        """Extend our lease; ``False`` when the lock is no longer ours."""
+        d, c = self.dialect, _instances.c
+        query = (
+            update(_instances)
+            .where(c.instance_id == instance_id, c.locked_by == worker_id)
+            .values(
+                lock_expires_at=d.now_plus(_coalesce_lease(c.lock_timeout_seconds, lease_seconds))
+            )
+        )
+        async with self._use(None) as conn:
+            return (await conn.execute(query)).rowcount > 0
+
+    async def unlock_instance(
+        self, instance_id: str, worker_id: str, *, tx: Transaction | None = None
+    ) -> bool:
+        """Release our lock; ``False`` when it was not ours."""
+        c = _instances.c
+        query = (
+            update(_instances)
+            .where(c.instance_id == instance_id, c.locked_by == worker_id)
+            .values(
+                locked_by=None, locked_at=None, lock_expires_at=None, updated_at=self.dialect.now()
+            )
+        )
+        async with self._use(tx) as conn:
+            return (await conn.execute(query)).rowcount > 0
+
+    async def instance_lock(self, instance_id: str) -> LockHolder | None:
+        """Who holds an instance's lock (``None`` when the instance does not exist)."""
+        c = _instances.c
+        async with self._use(None, read_only=True) as conn:
+            row = (
+                await conn.execute(
+                    select(c.locked_by, c.lock_expires_at).where(c.instance_id == instance_id)
+                )
+            ).first()
+        return LockHolder(row[0], row[1]) if row is not None else None
+
+    async def release_expired_locks(
+        self, framework: str, *, limit: int = 100
+    ) -> list[tuple[str, str, str]]:
+        """Clear this framework's expired instance locks.
+
+        Returns ``(instance_id, workflow_name, status)`` of each instance released, so the
+        caller can resume the ones that were running.
+        """
+        d, c = self.dialect, _instances.c
+        expired = and_(
+            c.framework == framework,
+            c.locked_by.is_not(None),
+            c.lock_expires_at.is_not(None),
+            d.is_past(c.lock_expires_at),
+        )
+        released: list[tuple[str, str, str]] = []
+        async with self._use(None) as conn:
+            rows = (
+                await conn.execute(
+                    select(c.instance_id, c.workflow_name, c.status, c.locked_by)
+                    .where(expired)
+                    .limit(limit)
+                )
+            ).all()
+            for instance_id, name, status, holder in rows:
+                # Compare-and-clear: a lock renewed since the SELECT stays.
+                result = await conn.execute(
+                    update(_instances)
+                    .where(c.instance_id == instance_id, c.locked_by == holder, expired)
+                    .values(locked_by=None, locked_at=None, lock_expires_at=None)
+                )
+                if result.rowcount:
+                    released.append((instance_id, name, status))
+        return released
+
+    # ------------------------------------------------------------------- system locks
+
+    async def try_system_lock(self, name: str, worker_id: str, lease_seconds: float) -> bool:
+        """Take or renew a named lock shared by all workers (e.g. leader election)."""
+        d, c = self.dialect, system_locks.c
+        async with self._use(None) as conn:
+            await conn.execute(d.insert_ignore(system_locks).values(lock_name=name))
+            result = await conn.execute(
+                update(system_locks)
+                .where(
+                    c.lock_name == name,
+                    or_(
+                        c.locked_by.is_(None),
+                        c.locked_by == worker_id,
+                        c.lock_expires_at.is_(None),
+                        d.is_due(c.lock_expires_at),
+                    ),
+                )
+                .values(
+                    locked_by=worker_id,
+                    locked_at=d.now(),
+                    lock_expires_at=d.now_plus(lease_seconds),
+                )
+            )
+        return result.rowcount > 0
+
+    async def release_system_lock(self, name: str, worker_id: str) -> bool:
+        """Give a named lock up; ``False`` when it was not ours."""
+        c = system_locks.c
+        async with self._use(None) as conn:
+            result = await conn.execute(
+                update(system_locks)
+                .where(c.lock_name == name, c.locked_by == worker_id)
+                .values(locked_by=None, locked_at=None, lock_expires_at=None)
+            )
+        return result.rowcount > 0
+
+    async def system_lock(self, name: str) -> LockHolder | None:
+        """Who holds a named lock (``None`` when the lock was never taken)."""
+        c = system_locks.c
+        async with self._use(None, read_only=True) as conn:
+            row = (
+                await conn.execute(
+                    select(c.locked_by, c.lock_expires_at).where(c.lock_name == name)
+                )
+            ).first()
+        return LockHolder(row[0], row[1]) if row is not None else None
+
+    # ------------------------------------------------------------------------ history
+
+    async def append_history(
+        self,
+        instance_id: str,
+        activity_id: str,
+        event_type: str,
+        data: str | bytes,
+        *,
+        ignore_duplicate: bool = False,
+        tx: Transaction | None = None,
+    ) -> bool:
+        """Record one history event: ``str`` is JSON text, ``bytes`` a binary payload.
+
+        The (instance, activity id) pair is unique: a second write raises
+        :class:`~sqlalchemy.exc.IntegrityError`, or returns ``False`` with
+        ``ignore_duplicate``.
+        """
+        binary = isinstance(data, bytes)
+        values = {
+            "instance_id": instance_id,
+            "activity_id": activity_id,
+            "event_type": event_type,
+            "data_type": "binary" if binary else "json",
+            "event_data": None if binary else data,
+            "event_data_binary": data if binary else None,
+            "created_at": self.dialect.now(),
+        }
+        statement = (
+            self.dialect.insert_ignore(_history) if ignore_duplicate else insert(_history)
+        ).values(values)
+        async with self._use(tx) as conn:
+            return (await conn.execute(statement)).rowcount > 0
+
+    async def load_history(
+        self,
+        instance_id: str,
+        *,
+        after_id: int = 0,
+        limit: int | None = None,
+        tx: Transaction | None = None,
+    ) -> list[HistoryRecord]:
+        """History rows of an instance in write order (by id), optionally paged."""
+        query = (
+            select(_history)
+            .where(_history.c.instance_id == instance_id, _history.c.id > after_id)
+            .order_by(_history.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._use(tx, read_only=True) as conn:
+            return [HistoryRecord(*row) for row in await conn.execute(query)]
+
+    async def archive_history(self, instance_id: str, *, tx: Transaction | None = None) -> int:
+        """Move an instance's history to ``workflow_history_archive``; returns the row count."""
+        h, a = _history.c, workflow_history_archive
+        copy = insert(a).from_select(
+            [
+                "instance_id",
+                "activity_id",
+                "event_type",
+                "data_type",
+                "event_data",
+                "event_data_binary",
+                "created_at",
+                "archived_at",
+            ],
+            select(
+                h.instance_id,
+                h.activity_id,
+                h.event_type,
+                h.data_type,
+                h.event_data,
+                h.event_data_binary,
+                h.created_at,
+                self.dialect.now(),
+            )
+            .where(h.instance_id == instance_id)
+            .order_by(h.id),
+        )
+        async with self._use(tx) as conn:
+            await conn.execute(copy)
+            result = await conn.execute(delete(_history).where(h.instance_id == instance_id))
+        return result.rowcount
+
+    # ------------------------------------------------------------------------- timers
+
+    async def add_timer(
+        self,
+        instance_id: str,
+        timer_id: str,
+        expires_at: datetime,
+        *,
+        activity_id: str | None = None,
+        tx: Transaction | None = None,
+    ) -> bool:
+        """Register a timer; ``False`` when that timer id already exists for the instance."""
+        statement = self.dialect.insert_ignore(_timers).values(
+            instance_id=instance_id,
+            timer_id=timer_id,
+            expires_at=expires_at,
+            activity_id=activity_id,
+            created_at=self.dialect.now(),
+        )
+        async with self._use(tx) as conn:
+            return (await conn.execute(statement)).rowcount > 0
+
+    async def find_due_timers(
+        self, framework: str, *, limit: int, tx: Transaction | None = None
+    ) -> list[TimerRecord]:
+        """This framework's expired timers of instances waiting for a timer, oldest first."""
+        t, i = _timers.c, _instances.c
+        query = (
+            select(t.instance_id, i.workflow_name, t.timer_id, t.expires_at, t.activity_id)
+            .join_from(_timers, _instances, t.instance_id == i.instance_id)
+            .where(
+                i.framework == framework,
+                i.status == "waiting_for_timer",
+                self.dialect.is_due(t.expires_at),
+            )
+            .order_by(t.expires_at)
+            .limit(limit)
+        )
+        async with self._use(tx, read_only=True) as conn:
+            return [TimerRecord(*row) for row in await conn.execute(query)]
+
+    async def delete_timers(
+        self, instance_id: str, timer_id: str | None = None, *, tx: Transaction | None = None
+    ) -> int:
+        """Delete one timer of an instance, or all of them when ``timer_id`` is ``None``."""
+        conditions = [_timers.c.instance_id == instance_id]
+        if timer_id is not None:
+            conditions.append(_timers.c.timer_id == timer_id)
+        async with self._use(tx) as conn:
+            return (await conn.execute(delete(_timers).where(*conditions))).rowcount
+
+    # ------------------------------------------------------------------ compensations
+
+    async def add_compensation(
+        self,
+        instance_id: str,
+        activity_id: str,
+        activity_name: str,
+        args: str,
+        *,
+        tx: Transaction | None = None,
+    ) -> int:
+        """Register a compensation; returns its id."""
+        statement = insert(_comps).values(
+            instance_id=instance_id,
+            activity_id=activity_id,
+            activity_name=activity_name,
+            args=args,
+            created_at=self.dialect.now(),
+        )
+        async with self._use(tx) as conn:
+            key = (await conn.execute(statement)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def list_compensations(
+        self, instance_id: str, *, tx: Transaction | None = None
+    ) -> list[CompensationRecord]:
+        """An instance's compensations, most recent first (the order to run them in)."""
+        query = (
+            select(_comps)
+            .where(_comps.c.instance_id == instance_id)
+            .order_by(_comps.c.created_at.desc(), _comps.c.id.desc())
+        )
+        async with self._use(tx, read_only=True) as conn:
+            return [CompensationRecord(*row) for row in await conn.execute(query)]
+
+    async def delete_compensations(self, instance_id: str, *, tx: Transaction | None = None) -> int:
+        """Forget an instance's compensations (after recur)."""
+        async with self._use(tx) as conn:
+            result = await conn.execute(delete(_comps).where(_comps.c.instance_id == instance_id))
+        return result.rowcount
+
+
+def _coalesce_lease(column: Any, lease_seconds: float) -> Any:
+    """A row's own lock timeout (Edda sets one) or ours, in whole seconds rounded up."""
+    return func.coalesce(column, int(-(-lease_seconds // 1)))
