@@ -11,10 +11,17 @@ different widths, so it is left out.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, inspect
+from sqlalchemy.engine.interfaces import (
+    ReflectedColumn,
+    ReflectedForeignKeyConstraint,
+    ReflectedIndex,
+)
+from sqlalchemy.engine.reflection import Inspector
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from romancy.storage.dialects import Dialect
@@ -44,77 +51,76 @@ async def read_schema(conn: AsyncConnection, dialect: Dialect) -> SchemaShape:
 
 def _read(conn: Connection, dialect: Dialect) -> SchemaShape:
     inspector = inspect(conn)
-    shape: SchemaShape = {}
-    for table in sorted(inspector.get_table_names()):
-        if table in _IGNORED_TABLES:
-            continue
-        autoincrement = dialect.autoincrement_columns(conn, table)
-        columns = [
-            {
-                "name": c["name"],
-                "type": str(c["type"]).upper(),
-                "nullable": bool(c["nullable"]),
-                "default": _normalise_sql(c.get("default")),
-                "autoincrement": (
-                    c["name"] in autoincrement
-                    if autoincrement is not None
-                    else c.get("autoincrement") is True
-                ),
-            }
-            for c in inspector.get_columns(table)
-        ]
-        pk = inspector.get_pk_constraint(table)
-        descending = dialect.descending_index_columns(conn, table)
-        shape[table] = {
-            "columns": columns,
-            "primary_key": {"name": pk.get("name"), "columns": pk["constrained_columns"]},
-            "foreign_keys": sorted(
-                (
-                    {
-                        "name": fk.get("name"),
-                        "columns": fk["constrained_columns"],
-                        "references": (
-                            f"{fk['referred_table']}({', '.join(fk['referred_columns'])})"
-                        ),
-                        "on_delete": (fk.get("options") or {}).get("ondelete", "NO ACTION"),
-                    }
-                    for fk in inspector.get_foreign_keys(table)
-                ),
-                key=_sort_key,
-            ),
-            "unique": sorted(
-                (
-                    {"name": u.get("name"), "columns": u["column_names"]}
-                    for u in inspector.get_unique_constraints(table)
-                ),
-                key=_sort_key,
-            ),
-            "checks": sorted(
-                (
-                    {"name": ck.get("name"), "sql": _normalise_sql(ck["sqltext"])}
-                    for ck in inspector.get_check_constraints(table)
-                ),
-                key=_sort_key,
-            ),
-            "indexes": sorted(
-                (
-                    {
-                        "name": ix["name"],
-                        "columns": [
-                            f"{col} DESC"
-                            if (ix["name"], col) in descending
-                            or "desc" in (ix.get("column_sorting") or {}).get(col, ())
-                            else col
-                            for col in ix["column_names"]
-                        ],
-                        "unique": bool(ix["unique"]),
-                    }
-                    for ix in inspector.get_indexes(table)
-                ),
-                key=_sort_key,
-            ),
-        }
-    return shape
+    return {
+        table: _read_table(conn, inspector, dialect, table)
+        for table in sorted(inspector.get_table_names())
+        if table not in _IGNORED_TABLES
+    }
+
+
+def _read_table(
+    conn: Connection, inspector: Inspector, dialect: Dialect, table: str
+) -> dict[str, Any]:
+    autoincrement = dialect.autoincrement_columns(conn, table)
+    descending = dialect.descending_index_columns(conn, table)
+    pk = inspector.get_pk_constraint(table)
+    return {
+        "columns": [_column(c, autoincrement) for c in inspector.get_columns(table)],
+        "primary_key": {"name": pk.get("name"), "columns": pk["constrained_columns"]},
+        "foreign_keys": _sorted(_foreign_key(fk) for fk in inspector.get_foreign_keys(table)),
+        "unique": _sorted(
+            {"name": u.get("name"), "columns": u["column_names"]}
+            for u in inspector.get_unique_constraints(table)
+        ),
+        "checks": _sorted(
+            {"name": ck.get("name"), "sql": _normalise_sql(ck["sqltext"])}
+            for ck in inspector.get_check_constraints(table)
+        ),
+        "indexes": _sorted(_index(ix, descending) for ix in inspector.get_indexes(table)),
+    }
+
+
+def _column(column: ReflectedColumn, autoincrement: set[str] | None) -> dict[str, Any]:
+    name = column["name"]
+    return {
+        "name": name,
+        "type": str(column["type"]).upper(),
+        "nullable": bool(column["nullable"]),
+        "default": _normalise_sql(column.get("default")),
+        "autoincrement": (
+            name in autoincrement
+            if autoincrement is not None
+            else column.get("autoincrement") is True
+        ),
+    }
+
+
+def _foreign_key(fk: ReflectedForeignKeyConstraint) -> dict[str, Any]:
+    return {
+        "name": fk.get("name"),
+        "columns": fk["constrained_columns"],
+        "references": f"{fk['referred_table']}({', '.join(fk['referred_columns'])})",
+        "on_delete": (fk.get("options") or {}).get("ondelete", "NO ACTION"),
+    }
+
+
+def _index(index: ReflectedIndex, descending: set[tuple[str, str]]) -> dict[str, Any]:
+    name = index["name"] or ""
+    sorting: dict[str, Any] = dict(index.get("column_sorting") or {})
+
+    def spelled(column: str | None) -> str:
+        desc = (name, column) in descending or "desc" in sorting.get(column or "", ())
+        return f"{column} DESC" if desc else str(column)
+
+    return {
+        "name": name,
+        "columns": [spelled(column) for column in index["column_names"]],
+        "unique": bool(index["unique"]),
+    }
+
+
+def _sorted(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(items, key=_identity)
 
 
 def compare_schemas(expected: SchemaShape, found: SchemaShape) -> list[SchemaDifference]:
@@ -158,13 +164,19 @@ def _compare_table(
     if shared != [n for n in have_cols if n in want_cols]:
         out.append(
             SchemaDifference(
-                table, "column order", ", ".join(shared), ", ".join(n for n in have_cols if n in want_cols)
+                table,
+                "column order",
+                ", ".join(shared),
+                ", ".join(n for n in have_cols if n in want_cols),
             )
         )
     if expected["primary_key"] != found["primary_key"]:
         out.append(
             SchemaDifference(
-                table, "primary key", _describe(expected["primary_key"]), _describe(found["primary_key"])
+                table,
+                "primary key",
+                _describe(expected["primary_key"]),
+                _describe(found["primary_key"]),
             )
         )
     for kind, label in (
@@ -209,10 +221,6 @@ def _describe(item: dict[str, Any] | None) -> str:
     if item is None:
         return "nothing"
     return "{" + ", ".join(f"{k}={v!r}" for k, v in item.items() if k != "name") + "}"
-
-
-def _sort_key(item: dict[str, Any]) -> str:
-    return _identity(item)
 
 
 def _normalise_sql(value: Any) -> str | None:

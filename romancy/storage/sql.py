@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Insert
 
 from romancy.errors import DatabaseUnavailableError, WorkflowAlreadyExistsError
 from romancy.storage.dialects import Dialect, dialect_for
@@ -70,7 +71,8 @@ class Storage:
     def __init__(self, db: DatabaseURL, engine: AsyncEngine, dialect: Dialect) -> None:
         self.url = db
         self.dialect = dialect
-        self._engine = engine
+        # Inserts report their rowcount too (insert-or-ignore tells "was it new?" by it).
+        self._engine = engine.execution_options(preserve_rowcount=True)
         serialize = dialect.serialize_writes
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if serialize else None
         # An in-memory SQLite database is a single shared connection: serialise reads too.
@@ -379,26 +381,34 @@ class Storage:
     async def try_system_lock(self, name: str, worker_id: str, lease_seconds: float) -> bool:
         """Take or renew a named lock shared by all workers (e.g. leader election)."""
         d, c = self.dialect, system_locks.c
-        async with self._use(None) as conn:
-            await conn.execute(d.insert_ignore(system_locks).values(lock_name=name))
-            result = await conn.execute(
-                update(system_locks)
-                .where(
-                    c.lock_name == name,
-                    or_(
-                        c.locked_by.is_(None),
-                        c.locked_by == worker_id,
-                        c.lock_expires_at.is_(None),
-                        d.is_due(c.lock_expires_at),
-                    ),
-                )
-                .values(
-                    locked_by=worker_id,
-                    locked_at=d.now(),
-                    lock_expires_at=d.now_plus(lease_seconds),
-                )
+        take = (
+            update(system_locks)
+            .where(
+                c.lock_name == name,
+                or_(
+                    c.locked_by.is_(None),
+                    c.locked_by == worker_id,
+                    c.lock_expires_at.is_(None),
+                    d.is_due(c.lock_expires_at),
+                ),
             )
-        return result.rowcount > 0
+            .values(
+                locked_by=worker_id, locked_at=d.now(), lock_expires_at=d.now_plus(lease_seconds)
+            )
+        )
+        async with self._use(None) as conn:
+            if (await conn.execute(take)).rowcount > 0:
+                return True
+        # The row may not exist yet. Create it in a transaction of its own: on MySQL an
+        # INSERT IGNORE followed by an UPDATE in one transaction deadlocks with a rival.
+        async with self._use(None) as conn:
+            created = (
+                await conn.execute(d.insert_ignore(system_locks).values(lock_name=name))
+            ).rowcount
+        if not created:
+            return False
+        async with self._use(None) as conn:
+            return (await conn.execute(take)).rowcount > 0
 
     async def release_system_lock(self, name: str, worker_id: str) -> bool:
         """Give a named lock up; ``False`` when it was not ours."""
@@ -578,9 +588,7 @@ class Storage:
             created_at=self.dialect.now(),
         )
         async with self._use(tx) as conn:
-            key = (await conn.execute(statement)).inserted_primary_key
-        assert key is not None
-        return int(key[0])
+            return await _insert_returning_id(conn, statement, _comps.c.id)
 
     async def list_compensations(
         self, instance_id: str, *, tx: Transaction | None = None
@@ -599,6 +607,14 @@ class Storage:
         async with self._use(tx) as conn:
             result = await conn.execute(delete(_comps).where(_comps.c.instance_id == instance_id))
         return result.rowcount
+
+
+async def _insert_returning_id(conn: AsyncConnection, statement: Insert, id_column: Any) -> int:
+    """Run a single-row INSERT and return the id the database generated for it."""
+    if conn.dialect.insert_returning:
+        return int((await conn.execute(statement.returning(id_column))).scalar_one())
+    result = await conn.execute(statement)
+    return int(result.lastrowid)
 
 
 def _coalesce_lease(column: Any, lease_seconds: float) -> Any:

@@ -60,18 +60,24 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
-workflow_definitions = Table(
+
+def _table(name: str, *columns: Column[Any]) -> Table:
+    # Generated ``id`` columns are not declared as primary keys and nothing is implicitly
+    # RETURNING-ed: SQLAlchemy would otherwise pre-fetch sequence values on PostgreSQL,
+    # an extra round trip per insert. Where an id is needed the statement asks for it.
+    return Table(name, metadata, *columns, implicit_returning=False)
+
+
+workflow_definitions = _table(
     "workflow_definitions",
-    metadata,
     Column("workflow_name", Text, primary_key=True),
     Column("source_hash", Text, primary_key=True),
     Column("source_code", Text),
     Column("created_at", UtcDateTime),
 )
 
-workflow_instances = Table(
+workflow_instances = _table(
     "workflow_instances",
-    metadata,
     Column("instance_id", Text, primary_key=True),
     Column("workflow_name", Text),
     Column("source_hash", Text),
@@ -90,10 +96,9 @@ workflow_instances = Table(
     Column("lock_expires_at", UtcDateTime),
 )
 
-workflow_history = Table(
+workflow_history = _table(
     "workflow_history",
-    metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer),
     Column("instance_id", Text),
     Column("activity_id", Text),
     Column("event_type", Text),
@@ -103,10 +108,9 @@ workflow_history = Table(
     Column("created_at", UtcDateTime),
 )
 
-workflow_history_archive = Table(
+workflow_history_archive = _table(
     "workflow_history_archive",
-    metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer),
     Column("instance_id", Text),
     Column("activity_id", Text),
     Column("event_type", Text),
@@ -117,10 +121,9 @@ workflow_history_archive = Table(
     Column("archived_at", UtcDateTime),
 )
 
-workflow_compensations = Table(
+workflow_compensations = _table(
     "workflow_compensations",
-    metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer),
     Column("instance_id", Text),
     Column("activity_id", Text),
     Column("activity_name", Text),
@@ -128,10 +131,9 @@ workflow_compensations = Table(
     Column("created_at", UtcDateTime),
 )
 
-workflow_timer_subscriptions = Table(
+workflow_timer_subscriptions = _table(
     "workflow_timer_subscriptions",
-    metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer),
     Column("instance_id", Text),
     Column("timer_id", Text),
     Column("expires_at", UtcDateTime),
@@ -139,18 +141,16 @@ workflow_timer_subscriptions = Table(
     Column("created_at", UtcDateTime),
 )
 
-workflow_group_memberships = Table(
+workflow_group_memberships = _table(
     "workflow_group_memberships",
-    metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer),
     Column("instance_id", Text),
     Column("group_name", Text),
     Column("joined_at", UtcDateTime),
 )
 
-outbox_events = Table(
+outbox_events = _table(
     "outbox_events",
-    metadata,
     Column("event_id", Text, primary_key=True),
     Column("event_type", Text),
     Column("event_source", Text),
@@ -165,10 +165,9 @@ outbox_events = Table(
     Column("last_error", Text),
 )
 
-channel_messages = Table(
+channel_messages = _table(
     "channel_messages",
-    metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer),
     Column("channel", Text),
     Column("message_id", Text),
     Column("data_type", Text),
@@ -178,10 +177,9 @@ channel_messages = Table(
     Column("published_at", UtcDateTime),
 )
 
-channel_subscriptions = Table(
+channel_subscriptions = _table(
     "channel_subscriptions",
-    metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer),
     Column("instance_id", Text),
     Column("channel", Text),
     Column("mode", Text),
@@ -191,36 +189,32 @@ channel_subscriptions = Table(
     Column("subscribed_at", UtcDateTime),
 )
 
-channel_delivery_cursors = Table(
+channel_delivery_cursors = _table(
     "channel_delivery_cursors",
-    metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Integer),
     Column("channel", Text),
     Column("instance_id", Text),
     Column("last_delivered_id", Integer),
     Column("updated_at", UtcDateTime),
 )
 
-channel_message_claims = Table(
+channel_message_claims = _table(
     "channel_message_claims",
-    metadata,
     Column("message_id", Text, primary_key=True),
     Column("instance_id", Text),
     Column("claimed_at", UtcDateTime),
 )
 
-system_locks = Table(
+system_locks = _table(
     "system_locks",
-    metadata,
     Column("lock_name", Text, primary_key=True),
     Column("locked_by", Text),
     Column("locked_at", UtcDateTime),
     Column("lock_expires_at", UtcDateTime),
 )
 
-schema_migrations = Table(
+schema_migrations = _table(
     "schema_migrations",
-    metadata,
     Column("version", String(128), primary_key=True),
 )
 

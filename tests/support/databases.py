@@ -85,15 +85,25 @@ async def empty_all_tables(storage: Storage) -> None:
 def _admin(backend: str, server_url: str, sql: str) -> list[tuple[object, ...]]:
     url = make_url(parse_database_url(server_url).url.render_as_string(hide_password=False))
     if backend == "postgresql":
-        with psycopg.connect(
-            host=url.host, port=url.port or 5432, user=url.username,
-            password=url.password, dbname="postgres", autocommit=True,
-        ) as conn, conn.cursor() as cur:
+        with (
+            psycopg.connect(
+                host=url.host,
+                port=url.port or 5432,
+                user=url.username,
+                password=url.password,
+                dbname="postgres",
+                autocommit=True,
+            ) as conn,
+            conn.cursor() as cur,
+        ):
             cur.execute(sql)
             return list(cur.fetchall()) if cur.description else []
     conn = pymysql.connect(
-        host=url.host, port=url.port or 3306, user=url.username,
-        password=url.password or "", autocommit=True,
+        host=url.host,
+        port=url.port or 3306,
+        user=url.username,
+        password=url.password or "",
+        autocommit=True,
     )
     try:
         with conn.cursor() as cur:

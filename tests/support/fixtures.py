@@ -65,8 +65,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", selected_backends(), indirect=True)
+    if "backend" not in metafunc.fixturenames:
+        return
+    backends = selected_backends()
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None:
+        # A case that only makes sense on some backends says so, with its reason.
+        assert marker.kwargs.get("reason"), "@pytest.mark.backends needs reason="
+        backends = [b for b in backends if b in marker.args]
+    metafunc.parametrize("backend", backends, indirect=True)
 
 
 @pytest.fixture

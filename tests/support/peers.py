@@ -41,8 +41,15 @@ def ensure_edda() -> Path:
             return python
         steps = [
             [sys.executable, "-m", "venv", str(venv)],
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-             *EDDA_REQUIREMENTS],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                *EDDA_REQUIREMENTS,
+            ],
         ]
         for step in steps:
             result = subprocess.run(step, capture_output=True, text=True, timeout=900)
@@ -58,8 +65,11 @@ def ensure_edda() -> Path:
 def edda_url(url: str) -> str:
     """Our database URL in the form Edda's SQLAlchemy setup expects."""
     db = parse_database_url(url)
-    drivers = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
-               "mysql": "mysql+aiomysql"}
+    drivers = {
+        "sqlite": "sqlite+aiosqlite",
+        "postgresql": "postgresql+asyncpg",
+        "mysql": "mysql+aiomysql",
+    }
     if db.dialect == "sqlite":
         return f"sqlite+aiosqlite:///{db.sqlite_path}"
     return db.url.set(drivername=drivers[db.dialect]).render_as_string(hide_password=False)
@@ -94,8 +104,15 @@ def run_dbmate(url: str, migrations_dir: Path, *args: str) -> subprocess.Complet
     """Run the real dbmate CLI against ``url`` with one of our migration folders."""
     db = parse_database_url(url)
     return subprocess.run(
-        [dbmate_binary(), "--url", db.dbmate_url(), "--migrations-dir", str(migrations_dir),
-         "--no-dump-schema", *args],
+        [
+            dbmate_binary(),
+            "--url",
+            db.dbmate_url(),
+            "--migrations-dir",
+            str(migrations_dir),
+            "--no-dump-schema",
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -95,19 +95,29 @@ def _start_container(backend: str) -> None:
         if backend == "postgresql":
             from testcontainers.postgres import PostgresContainer
 
-            container = PostgresContainer("postgres:16-alpine", username="romancy",
-                                          password="romancy", dbname="romancy_test")
+            container = PostgresContainer(
+                "postgres:16-alpine", username="romancy", password="romancy", dbname="romancy_test"
+            )
             container.start()
-            url = (f"postgresql://romancy:romancy@{container.get_container_host_ip()}:"
-                   f"{container.get_exposed_port(5432)}/romancy_test")
+            url = (
+                f"postgresql://romancy:romancy@{container.get_container_host_ip()}:"
+                f"{container.get_exposed_port(5432)}/romancy_test"
+            )
         else:
             from testcontainers.mysql import MySqlContainer
 
-            container = MySqlContainer("mysql:8.0", username="romancy", password="romancy",
-                                       dbname="romancy_test", root_password="romancy")
+            container = MySqlContainer(
+                "mysql:8.0",
+                username="romancy",
+                password="romancy",
+                dbname="romancy_test",
+                root_password="romancy",
+            )
             container.start()
-            url = (f"mysql://root:romancy@{container.get_container_host_ip()}:"
-                   f"{container.get_exposed_port(3306)}/romancy_test")
+            url = (
+                f"mysql://root:romancy@{container.get_container_host_ip()}:"
+                f"{container.get_exposed_port(3306)}/romancy_test"
+            )
     except Exception as exc:  # the reason is reported by every test that needs it
         os.environ[_REASON.format(backend.upper())] = f"testcontainers failed: {exc}"
         return

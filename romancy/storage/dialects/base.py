@@ -94,4 +94,3 @@ class Dialect(IntrospectionHooks, abc.ABC):
 def driver_error(error: DBAPIError) -> Any:
     """The driver's own exception inside a SQLAlchemy wrapper."""
     return getattr(error, "orig", None) or error
-

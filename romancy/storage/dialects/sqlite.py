@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
-
-import re
 
 from sqlalchemy import ColumnElement, Connection, Table, event, func, literal, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -91,7 +90,7 @@ class SQLiteDialect(Dialect):
         found: set[tuple[str, str]] = set()
         for index in conn.execute(text("SELECT name FROM pragma_index_list(:t)"), {"t": table}):
             columns = conn.execute(
-                text("SELECT name, \"desc\" FROM pragma_index_xinfo(:i) WHERE key = 1"),
+                text('SELECT name, "desc" FROM pragma_index_xinfo(:i) WHERE key = 1'),
                 {"i": index[0]},
             )
             found |= {(index[0], column) for column, desc in columns if desc}

@@ -60,13 +60,13 @@ def test_malformed_files_are_named(name: str, text: str, message: str) -> None:
 
 def test_folder_validation(tmp_path: Path) -> None:
     (tmp_path / "sqlite").mkdir()
-    with pytest.raises(MalformedMigrationError, match="holds no .sql files"):
+    with pytest.raises(MalformedMigrationError, match=r"holds no \.sql files"):
         load_migrations(tmp_path, "sqlite")
     with pytest.raises(MalformedMigrationError, match="does not exist"):
         load_migrations(tmp_path, "mysql")
     (tmp_path / "sqlite" / "1_a.sql").write_text("-- migrate:up\nSELECT 1;")
     (tmp_path / "sqlite" / "1_b.sql").write_text("-- migrate:up\nSELECT 2;")
-    with pytest.raises(MalformedMigrationError, match="version 1 is also used by 1_a.sql"):
+    with pytest.raises(MalformedMigrationError, match=r"version 1 is also used by 1_a\.sql"):
         load_migrations(tmp_path, "sqlite")
 
 
