@@ -208,6 +208,11 @@ class MigrationRunner:
         self._migrations = list(migrations)
         self._lock_timeout = lock_timeout
 
+    @property
+    def migrations(self) -> tuple[Migration, ...]:
+        """The migrations this runner knows, oldest first."""
+        return tuple(self._migrations)
+
     async def status(self) -> list[MigrationState]:
         """Each known version and whether it is applied; raises on schema drift."""
         async with self._engine.connect() as conn:
