@@ -106,8 +106,11 @@ SQL
 }
 
 print_env() {
+    local origin="'local server from the OS packages, started by scripts/db-servers.sh'"
     echo "export ROMANCY_TEST_POSTGRES_URL=postgresql://$USER_NAME:$PASSWORD@127.0.0.1:$PG_PORT/$DB_NAME"
+    echo "export ROMANCY_TEST_POSTGRES_ORIGIN=$origin"
     echo "export ROMANCY_TEST_MYSQL_URL=mysql://$USER_NAME:$PASSWORD@127.0.0.1:$MY_PORT/$DB_NAME"
+    echo "export ROMANCY_TEST_MYSQL_ORIGIN=$origin"
 }
 
 stop_all() {

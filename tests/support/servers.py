@@ -143,16 +143,15 @@ def _run_local_script(missing: list[str]) -> None:
         for backend in missing:
             os.environ[_REASON.format(backend.upper())] = reason
         return
-    for line in result.stdout.splitlines():
-        if line.startswith("export "):
-            name, _, value = line[len("export ") :].partition("=")
-            for backend in missing:
-                if name == _ENV[backend]:
-                    os.environ[name] = value
-                    os.environ[_origin_var(backend)] = (
-                        "local server from the OS packages, started by scripts/db-servers.sh "
-                        "(no Docker engine answered)"
-                    )
+    exported = dict(
+        line[len("export ") :].split("=", 1)
+        for line in result.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    for backend in missing:
+        os.environ[_ENV[backend]] = exported[_ENV[backend]]
+        origin = exported.get(_origin_var(backend), "'scripts/db-servers.sh'").strip("'")
+        os.environ[_origin_var(backend)] = f"{origin} (no Docker engine answered)"
 
 
 @contextlib.contextmanager
