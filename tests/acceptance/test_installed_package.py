@@ -14,9 +14,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_wheel_migrates_a_database_on_its_own(tmp_path: Path) -> None:
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path / "dist"), str(REPO)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "dist").glob("romancy-*.whl")
@@ -31,17 +42,28 @@ def test_wheel_migrates_a_database_on_its_own(tmp_path: Path) -> None:
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import romancy, romancy.storage.migrations as m; "
-         "print(romancy.__file__); print(m.bundled_migrations_dir())"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import romancy, romancy.storage.migrations as m; "
+            "print(romancy.__file__); print(m.bundled_migrations_dir())",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     module_file, migrations_dir = probe.stdout.split()
     assert module_file.startswith(str(site)) and migrations_dir.startswith(str(site))
 
     run = subprocess.run(
         [sys.executable, "-m", "romancy", "migrate", "up", "--json", "--db", "sqlite:///app.db"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120,
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["applied"] == ["20251217000000"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -85,7 +86,7 @@ async def test_malformed_folder_changes_nothing(
         )
     storage = await Storage.open(make_database())
     try:
-        with pytest.raises(MalformedMigrationError, match="20260101000000_broken.sql"):
+        with pytest.raises(MalformedMigrationError, match=re.escape("20260101000000_broken.sql")):
             await storage.migrate(folder)
         assert await _tables(storage) == set()
     finally:
@@ -102,7 +103,9 @@ async def test_failing_statement_names_file_and_statement(
         )
     storage = await Storage.open(make_database())
     try:
-        with pytest.raises(MigrationError, match="20260101000000_bad.sql: statement 2 failed"):
+        with pytest.raises(
+            MigrationError, match=re.escape("20260101000000_bad.sql: statement 2 failed")
+        ):
             await storage.migrate(folder)
         if storage.url.dialect == "mysql":
             # MySQL commits DDL as it goes: the first file stays applied and recorded,
