@@ -15,7 +15,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
@@ -332,14 +343,7 @@ class Storage:
 
     async def instance_lock(self, instance_id: str) -> LockHolder | None:
         """Who holds an instance's lock (``None`` when the instance does not exist)."""
-        c = _instances.c
-        async with self._use(None, read_only=True) as conn:
-            row = (
-                await conn.execute(
-                    select(c.locked_by, c.lock_expires_at).where(c.instance_id == instance_id)
-                )
-            ).first()
-        return LockHolder(row[0], row[1]) if row is not None else None
+        return await self._lock_holder(_instances, _instances.c.instance_id == instance_id)
 
     async def release_expired_locks(
         self, framework: str, *, limit: int = 100
@@ -423,14 +427,14 @@ class Storage:
 
     async def system_lock(self, name: str) -> LockHolder | None:
         """Who holds a named lock (``None`` when the lock was never taken)."""
-        c = system_locks.c
+        return await self._lock_holder(system_locks, system_locks.c.lock_name == name)
+
+    async def _lock_holder(self, table: Table, row: ColumnElement[bool]) -> LockHolder | None:
+        """The lock columns of the one row of ``table`` that ``row`` selects."""
+        query = select(table.c.locked_by, table.c.lock_expires_at).where(row)
         async with self._use(None, read_only=True) as conn:
-            row = (
-                await conn.execute(
-                    select(c.locked_by, c.lock_expires_at).where(c.lock_name == name)
-                )
-            ).first()
-        return LockHolder(row[0], row[1]) if row is not None else None
+            found = (await conn.execute(query)).first()
+        return LockHolder(found[0], found[1]) if found is not None else None
 
     # ------------------------------------------------------------------------ history
 

@@ -96,29 +96,25 @@ workflow_instances = _table(
     Column("lock_expires_at", UtcDateTime),
 )
 
-workflow_history = _table(
-    "workflow_history",
-    Column("id", Integer),
-    Column("instance_id", Text),
-    Column("activity_id", Text),
-    Column("event_type", Text),
-    Column("data_type", Text),
-    Column("event_data", Text),
-    Column("event_data_binary", LargeBinary),
-    Column("created_at", UtcDateTime),
-)
+
+def _history_columns() -> list[Column[Any]]:
+    """The columns ``workflow_history`` and its archive share."""
+    return [
+        Column("id", Integer),
+        Column("instance_id", Text),
+        Column("activity_id", Text),
+        Column("event_type", Text),
+        Column("data_type", Text),
+        Column("event_data", Text),
+        Column("event_data_binary", LargeBinary),
+        Column("created_at", UtcDateTime),
+    ]
+
+
+workflow_history = _table("workflow_history", *_history_columns())
 
 workflow_history_archive = _table(
-    "workflow_history_archive",
-    Column("id", Integer),
-    Column("instance_id", Text),
-    Column("activity_id", Text),
-    Column("event_type", Text),
-    Column("data_type", Text),
-    Column("event_data", Text),
-    Column("event_data_binary", LargeBinary),
-    Column("created_at", UtcDateTime),
-    Column("archived_at", UtcDateTime),
+    "workflow_history_archive", *_history_columns(), Column("archived_at", UtcDateTime)
 )
 
 workflow_compensations = _table(
