@@ -1,29 +1,100 @@
-"""romancy: durable workflows for Python, sharing one database with Go Romancy and Edda."""
+"""romancy: durable workflows for Python, sharing one database with Go Romancy and Edda.
 
+The public API mirrors the Go package ``romancy`` in Python style; ``docs/api-mapping.md``
+lists every Go name and its counterpart here.
+"""
+
+from romancy.activity import Activity, activity, define_activity, get_activity
+from romancy.app import (
+    App,
+    WorkflowResult,
+    cancel_workflow,
+    get_workflow_result,
+    register_workflow,
+    start_workflow,
+)
+from romancy.config import AppConfig
+from romancy.context import WorkflowContext
+from romancy.engine.signals import SuspendSignal, SuspendType, is_suspend_signal
 from romancy.errors import (
+    ActivityError,
     ConfigurationError,
     DatabaseUnavailableError,
+    LockAcquisitionError,
     MalformedMigrationError,
     MigrationError,
     MigrationLockTimeoutError,
+    NonDeterminismError,
+    RetryExhaustedError,
     RomancyError,
     SchemaDriftError,
+    SerializationError,
+    TerminalError,
     WorkflowAlreadyExistsError,
+    WorkflowCancelledError,
+    WorkflowFailedError,
+    WorkflowNotCancellableError,
+    WorkflowNotFoundError,
+    WorkflowNotRegisteredError,
+    is_terminal_error,
 )
-from romancy.storage import Storage, parse_database_url
+from romancy.hooks import WorkflowHooks
+from romancy.retry import RetryPolicy
+from romancy.storage import InstancePage, InstanceQuery, InstanceRecord, Storage, parse_database_url
+from romancy.timers import sleep, sleep_until
+from romancy.workflow import Workflow, define_workflow, get_workflow, recur, workflow
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Activity",
+    "ActivityError",
+    "App",
+    "AppConfig",
     "ConfigurationError",
     "DatabaseUnavailableError",
+    "InstancePage",
+    "InstanceQuery",
+    "InstanceRecord",
+    "LockAcquisitionError",
     "MalformedMigrationError",
     "MigrationError",
     "MigrationLockTimeoutError",
+    "NonDeterminismError",
+    "RetryExhaustedError",
+    "RetryPolicy",
     "RomancyError",
     "SchemaDriftError",
+    "SerializationError",
     "Storage",
+    "SuspendSignal",
+    "SuspendType",
+    "TerminalError",
+    "Workflow",
     "WorkflowAlreadyExistsError",
+    "WorkflowCancelledError",
+    "WorkflowContext",
+    "WorkflowFailedError",
+    "WorkflowHooks",
+    "WorkflowNotCancellableError",
+    "WorkflowNotFoundError",
+    "WorkflowNotRegisteredError",
+    "WorkflowResult",
     "__version__",
+    "activity",
+    "cancel_workflow",
+    "define_activity",
+    "define_workflow",
+    "get_activity",
+    "get_workflow",
+    "get_workflow_result",
+    "is_suspend_signal",
+    "is_terminal_error",
     "parse_database_url",
+    "recur",
+    "register_workflow",
+    "sleep",
+    "sleep_until",
+    "start_workflow",
+    "workflow",
 ]

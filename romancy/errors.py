@@ -37,3 +37,97 @@ class MigrationLockTimeoutError(MigrationError):
 
 class SchemaDriftError(MigrationError):
     """``schema_migrations`` records a version whose tables are missing from the database."""
+
+
+class SerializationError(RomancyError, TypeError):
+    """A value cannot be stored as JSON, or stored JSON cannot be read as the declared type."""
+
+
+class WorkflowNotFoundError(RomancyError, LookupError):
+    """No workflow instance has the given id."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"workflow instance {instance_id} not found")
+        self.instance_id = instance_id
+
+
+class WorkflowNotRegisteredError(RomancyError, LookupError):
+    """A workflow name is not registered with this App."""
+
+
+class WorkflowNotCancellableError(RomancyError):
+    """The instance has already completed or failed, so it cannot be cancelled."""
+
+
+class WorkflowCancelledError(RomancyError):
+    """The workflow was cancelled (raised inside it, and by ``wait_for_result``)."""
+
+    def __init__(self, instance_id: str, reason: str = "") -> None:
+        super().__init__(
+            f"workflow instance {instance_id} was cancelled" + (f": {reason}" if reason else "")
+        )
+        self.instance_id = instance_id
+        self.reason = reason
+
+
+class WorkflowFailedError(RomancyError):
+    """The workflow ended in failure (raised by ``get_workflow_result`` / ``wait_for_result``)."""
+
+    def __init__(self, instance_id: str, error_type: str, error_message: str) -> None:
+        super().__init__(f"workflow instance {instance_id} failed: {error_type}: {error_message}")
+        self.instance_id = instance_id
+        self.error_type = error_type
+        self.error_message = error_message
+
+
+class NonDeterminismError(RomancyError):
+    """Replayed workflow code took a different path than its recorded history."""
+
+
+class TerminalError(RomancyError):
+    """Raise (or wrap) an error in an activity to fail it at once, without retries."""
+
+    def __init__(self, message: str | BaseException = "") -> None:
+        cause = message if isinstance(message, BaseException) else None
+        super().__init__(str(message))
+        if cause is not None:
+            self.__cause__ = cause
+
+
+class RetryExhaustedError(RomancyError):
+    """An activity failed on every attempt its retry policy allowed."""
+
+    def __init__(self, activity_name: str, attempts: int, last_error: BaseException) -> None:
+        super().__init__(
+            f"retry exhausted for activity {activity_name!r} after {attempts} attempts: "
+            f"{type(last_error).__name__}: {last_error}"
+        )
+        self.activity_name = activity_name
+        self.attempts = attempts
+        self.last_error = last_error
+        self.__cause__ = last_error
+
+
+class ActivityError(RomancyError):
+    """An activity's error as recorded in history (seen when replaying a failed step)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+
+
+class LockAcquisitionError(RomancyError):
+    """Another worker holds the workflow instance's lock."""
+
+
+def is_terminal_error(error: BaseException) -> bool:
+    """``error`` is, or was caused by, a :class:`TerminalError`."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TerminalError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__
+    return False

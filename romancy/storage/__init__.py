@@ -4,6 +4,8 @@ from romancy.storage.migrations import Migration, MigrationRunner, MigrationStat
 from romancy.storage.records import (
     CompensationRecord,
     HistoryRecord,
+    InstancePage,
+    InstanceQuery,
     InstanceRecord,
     LockHolder,
     NewInstance,
@@ -16,6 +18,8 @@ __all__ = [
     "CompensationRecord",
     "DatabaseURL",
     "HistoryRecord",
+    "InstancePage",
+    "InstanceQuery",
     "InstanceRecord",
     "LockHolder",
     "Migration",

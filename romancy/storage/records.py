@@ -6,8 +6,12 @@ wrote them) is the job of ``romancy.wire``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from romancy.errors import ConfigurationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +96,63 @@ class LockHolder:
 
     locked_by: str | None
     lock_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceQuery:
+    """Which instances :meth:`Storage.list_instances` returns.
+
+    ``input_filters`` maps dot paths into the input JSON (``"order.customer_id"``) to the
+    exact string, number, bool or ``None`` they must hold. ``framework=None`` lists every
+    runtime's instances.
+    """
+
+    framework: str | None = None
+    status: str | None = None
+    workflow_name: str | None = None
+    instance_id_contains: str | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+    input_filters: Mapping[str, Any] = field(default_factory=dict)
+    limit: int = 50
+    page_token: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 1000:
+            raise ConfigurationError(f"limit must be between 1 and 1000, got {self.limit}")
+        for path, value in self.input_filters.items():
+            if not path or any(not key for key in path.split(".")):
+                raise ConfigurationError(f"input filter path {path!r} has an empty key")
+            if '"' in path:
+                raise ConfigurationError(f"input filter path {path!r} may not contain quotes")
+            if value is not None and not isinstance(value, str | int | float | bool):
+                raise ConfigurationError(
+                    f"input filter {path!r}: only strings, numbers, booleans and None match "
+                    f"exactly, not {type(value).__name__}"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class InstancePage:
+    """One page of instances, and the token for the next one."""
+
+    instances: list[InstanceRecord]
+    next_page_token: str | None
+    has_more: bool
+
+
+def encode_page_token(started_at: datetime, instance_id: str) -> str:
+    """``"<started_at ISO>||<instance_id>"``, the token format both peers use."""
+    return f"{started_at.astimezone(UTC).replace(tzinfo=None).isoformat()}||{instance_id}"
+
+
+def decode_page_token(token: str) -> tuple[datetime, str]:
+    """Split a page token, naming it when it is malformed."""
+    started, sep, instance_id = token.partition("||")
+    try:
+        if not sep or not instance_id:
+            raise ValueError
+        moment = datetime.fromisoformat(started)
+    except ValueError:
+        raise ConfigurationError(f"malformed page token {token!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), instance_id

@@ -42,10 +42,14 @@ from romancy.storage.migrations import (
 from romancy.storage.records import (
     CompensationRecord,
     HistoryRecord,
+    InstancePage,
+    InstanceQuery,
     InstanceRecord,
     LockHolder,
     NewInstance,
     TimerRecord,
+    decode_page_token,
+    encode_page_token,
 )
 from romancy.storage.tables import (
     system_locks,
@@ -273,6 +277,80 @@ class Storage:
         async with self._use(tx, read_only=True) as conn:
             return [(r[0], r[1]) for r in await conn.execute(query)]
 
+    async def list_instances(self, query: InstanceQuery) -> InstancePage:
+        """Instances matching ``query``, newest first, one page at a time."""
+        c, d = _instances.c, self.dialect
+        conditions: list[ColumnElement[bool]] = []
+        if query.framework is not None:
+            conditions.append(c.framework == query.framework)
+        if query.status is not None:
+            conditions.append(c.status == query.status)
+        if query.workflow_name is not None:
+            conditions.append(c.workflow_name == query.workflow_name)
+        if query.instance_id_contains:
+            conditions.append(
+                func.lower(c.instance_id).contains(query.instance_id_contains.lower())
+            )
+        if query.started_after is not None:
+            conditions.append(c.started_at >= query.started_after)
+        if query.started_before is not None:
+            conditions.append(c.started_at <= query.started_before)
+        for path, value in query.input_filters.items():
+            conditions.append(d.json_match(c.input_data, path.split("."), value))
+        if query.page_token:
+            started, instance_id = decode_page_token(query.page_token)
+            conditions.append(
+                or_(
+                    c.started_at < started,
+                    and_(c.started_at == started, c.instance_id < instance_id),
+                )
+            )
+        statement = (
+            select(_instances)
+            .where(*conditions)
+            .order_by(c.started_at.desc(), c.instance_id.desc())
+            .limit(query.limit + 1)
+        )
+        async with self._use(None, read_only=True) as conn:
+            rows = [InstanceRecord(*row) for row in await conn.execute(statement)]
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        token = encode_page_token(rows[-1].started_at, rows[-1].instance_id) if more else None
+        return InstancePage(rows, token, more)
+
+    async def find_interrupted_endings(self, framework: str, *, limit: int = 100) -> list[str]:
+        """Unlocked instances of ``framework`` whose failure or cancellation was cut short.
+
+        ``compensating``, or ``cancelled`` without the output a finished cancellation
+        writes: their compensations may still be pending.
+        """
+        c = _instances.c
+        query = (
+            select(c.instance_id)
+            .where(
+                c.framework == framework,
+                c.locked_by.is_(None),
+                or_(
+                    c.status == "compensating",
+                    and_(c.status == "cancelled", c.output_data.is_(None)),
+                ),
+            )
+            .limit(limit)
+        )
+        async with self._use(None, read_only=True) as conn:
+            return list((await conn.scalars(query)).all())
+
+    async def restart_recurred(self, framework: str) -> int:
+        """Set ``framework``'s unlocked ``recurred`` instances running again; returns how many."""
+        c = _instances.c
+        statement = (
+            update(_instances)
+            .where(c.framework == framework, c.status == "recurred", c.locked_by.is_(None))
+            .values(status="running", updated_at=self.dialect.now())
+        )
+        async with self._use(None) as conn:
+            return (await conn.execute(statement)).rowcount
+
     # ----------------------------------------------------------------- instance locks
 
     async def try_lock_instance(
@@ -311,20 +389,32 @@ class Storage:
         async with self._use(tx) as conn:
             return (await conn.execute(query)).rowcount > 0
 
-    async def renew_instance_lock(
-        self, instance_id: str, worker_id: str, lease_seconds: float
-    ) -> bool:
-        """Extend our lease; ``False`` when the lock is no longer ours."""
+    async def renew_instance_locks(
+        self, worker_id: str, instance_ids: list[str], lease_seconds: float
+    ) -> dict[str, str]:
+        """Extend our leases on ``instance_ids``; returns the status of each still ours.
+
+        One UPDATE and one SELECT per batch however many instances run here; an id missing
+        from the result was taken over (or vanished).
+        """
         d, c = self.dialect, _instances.c
-        query = (
-            update(_instances)
-            .where(c.instance_id == instance_id, c.locked_by == worker_id)
-            .values(
-                lock_expires_at=d.now_plus(_coalesce_lease(c.lock_timeout_seconds, lease_seconds))
-            )
-        )
-        async with self._use(None) as conn:
-            return (await conn.execute(query)).rowcount > 0
+        held: dict[str, str] = {}
+        for start in range(0, len(instance_ids), 500):
+            batch = instance_ids[start : start + 500]
+            mine = and_(c.instance_id.in_(batch), c.locked_by == worker_id)
+            async with self._use(None) as conn:
+                await conn.execute(
+                    update(_instances)
+                    .where(mine)
+                    .values(
+                        lock_expires_at=d.now_plus(
+                            _coalesce_lease(c.lock_timeout_seconds, lease_seconds)
+                        )
+                    )
+                )
+                rows = await conn.execute(select(c.instance_id, c.status).where(mine))
+                held.update({row[0]: row[1] for row in rows})
+        return held
 
     async def unlock_instance(
         self, instance_id: str, worker_id: str, *, tx: Transaction | None = None

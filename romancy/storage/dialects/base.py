@@ -17,6 +17,14 @@ from sqlalchemy.sql.dml import Insert
 
 from romancy.storage.urls import DatabaseURL, DialectName
 
+JsonScalar = str | int | float | bool | None
+
+
+def quoted_json_path(keys: list[str]) -> str:
+    """A ``$."a"."b"`` path (SQLite and MySQL syntax); bound as a parameter, never inlined."""
+    return "$" + "".join('."' + key + '"' for key in keys)
+
+
 # Same key and name as Edda so the two runtimes never migrate one database at once.
 MIGRATION_LOCK_KEY = 20251217000000
 MIGRATION_LOCK_NAME = "edda_migration"
@@ -65,6 +73,13 @@ class Dialect(IntrospectionHooks, abc.ABC):
     def is_due(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
         """``column`` holds a time that is now or has passed."""
         return column <= self.now()
+
+    @abc.abstractmethod
+    def json_match(
+        self, column: ColumnElement[Any], keys: list[str], value: JsonScalar
+    ) -> ColumnElement[bool]:
+        """The JSON text in ``column`` holds exactly ``value`` (string, number, bool or
+        null; same JSON type) at the object path ``keys``. Keys travel as parameters."""
 
     @abc.abstractmethod
     def insert_ignore(self, table: Table) -> Insert:

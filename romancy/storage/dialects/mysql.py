@@ -7,20 +7,29 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Float,
     Integer,
     Table,
+    and_,
     cast,
     func,
     literal,
     literal_column,
     text,
+    type_coerce,
 )
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
-from romancy.storage.dialects.base import MIGRATION_LOCK_NAME, Dialect, driver_error
+from romancy.storage.dialects.base import (
+    MIGRATION_LOCK_NAME,
+    Dialect,
+    JsonScalar,
+    driver_error,
+    quoted_json_path,
+)
 from romancy.storage.urls import DatabaseURL
 
 _DUPLICATE_ENTRY = 1062
@@ -54,6 +63,21 @@ class MySQLDialect(Dialect):
         # TIMESTAMP keeps whole seconds; round the lease up rather than cut it short.
         amount = literal(int(-(-seconds // 1))) if isinstance(seconds, int | float) else seconds
         return func.timestampadd(literal_column("SECOND"), cast(amount, Integer), func.now())
+
+    def json_match(
+        self, column: ColumnElement[Any], keys: list[str], value: JsonScalar
+    ) -> ColumnElement[bool]:
+        extracted = func.json_extract(column, quoted_json_path(keys))
+        kind = func.json_type(extracted)
+        text_value = func.json_unquote(extracted)
+        if value is None:
+            return kind == "NULL"
+        if isinstance(value, bool):
+            return and_(kind == "BOOLEAN", text_value == ("true" if value else "false"))
+        if isinstance(value, str):
+            return and_(kind == "STRING", text_value == value)
+        number = type_coerce(text_value, Float) + 0
+        return and_(kind.in_(["INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"]), number == value)
 
     def insert_ignore(self, table: Table) -> Insert:
         return mysql_insert(table).prefix_with("IGNORE")

@@ -6,13 +6,28 @@ import asyncio
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Table, cast, func, literal, literal_column, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Float,
+    Numeric,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
-from romancy.storage.dialects.base import MIGRATION_LOCK_KEY, Dialect, driver_error
+from romancy.storage.dialects.base import MIGRATION_LOCK_KEY, Dialect, JsonScalar, driver_error
 from romancy.storage.urls import DatabaseURL
 
 _UNIQUE_VIOLATION = "23505"
@@ -37,6 +52,21 @@ class PostgreSQLDialect(Dialect):
     def now_plus(self, seconds: ColumnElement[Any] | float) -> ColumnElement[Any]:
         amount = literal(float(seconds)) if isinstance(seconds, int | float) else seconds
         return func.localtimestamp() + cast(amount, Float) * literal_column("INTERVAL '1 second'")
+
+    def json_match(
+        self, column: ColumnElement[Any], keys: list[str], value: JsonScalar
+    ) -> ColumnElement[bool]:
+        document = cast(column, JSONB)
+        path = bindparam(None, keys, type_=ARRAY(Text))
+        kind = func.jsonb_typeof(document.op("#>")(path))
+        text_value = document.op("#>>", return_type=Text)(path)
+        if value is None:
+            return kind == "null"
+        if isinstance(value, bool):
+            return and_(kind == "boolean", text_value == ("true" if value else "false"))
+        if isinstance(value, str):
+            return and_(kind == "string", text_value == value)
+        return and_(kind == "number", cast(text_value, Numeric) == value)
 
     def insert_ignore(self, table: Table) -> Insert:
         return pg_insert(table).on_conflict_do_nothing()

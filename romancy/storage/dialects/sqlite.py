@@ -6,14 +6,14 @@ import re
 import sqlite3
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, event, func, literal, text
+from sqlalchemy import ColumnElement, Connection, Table, and_, event, func, literal, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
-from romancy.storage.dialects.base import Dialect, driver_error
+from romancy.storage.dialects.base import Dialect, JsonScalar, driver_error, quoted_json_path
 from romancy.storage.urls import MEMORY, DatabaseURL
 
 #: How long a writer waits for another process's write transaction before failing.
@@ -72,6 +72,20 @@ class SQLiteDialect(Dialect):
 
     def is_due(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
         return func.datetime(column) <= func.datetime("now")
+
+    def json_match(
+        self, column: ColumnElement[Any], keys: list[str], value: JsonScalar
+    ) -> ColumnElement[bool]:
+        path = quoted_json_path(keys)
+        kind = func.json_type(column, path)
+        if value is None:
+            return kind == "null"
+        if isinstance(value, bool):
+            return kind == ("true" if value else "false")
+        extracted = func.json_extract(column, path)
+        if isinstance(value, str):
+            return and_(kind == "text", extracted == value)
+        return and_(kind.in_(["integer", "real"]), extracted == value)
 
     def insert_ignore(self, table: Table) -> Insert:
         return sqlite_insert(table).on_conflict_do_nothing()

@@ -1,0 +1,255 @@
+"""The :class:`App`: one worker of a romancy deployment."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from romancy.config import AppConfig
+from romancy.engine.background import BackgroundLoops
+from romancy.engine.engine import Engine
+from romancy.errors import (
+    RomancyError,
+    WorkflowCancelledError,
+    WorkflowFailedError,
+    WorkflowNotFoundError,
+)
+from romancy.hooks import WorkflowHooks
+from romancy.serialization import from_json, loads
+from romancy.storage import InstancePage, InstanceQuery, InstanceRecord, Storage
+from romancy.wire import history as wire
+from romancy.workflow import Workflow, defined_workflows
+
+log = logging.getLogger("romancy")
+
+OutputT = TypeVar("OutputT")
+
+
+@dataclass(frozen=True)
+class WorkflowResult(Generic[OutputT]):
+    """Where an instance stands: its status, and its output or error once it ended."""
+
+    instance_id: str
+    status: str
+    output: OutputT | None = None
+    error: RomancyError | None = None
+
+
+class App:
+    """A romancy worker: storage, the engine and its background loops.
+
+    ``App(database="postgresql://…", service_name="orders", …)`` takes every option of
+    :class:`~romancy.config.AppConfig` (Go Romancy's ``With…`` options). Use it as
+    ``async with App(...) as app:`` or call :meth:`start` and :meth:`shutdown`.
+    """
+
+    def __init__(
+        self, database: str | None = None, *, config: AppConfig | None = None, **options: Any
+    ) -> None:
+        if database is not None:
+            options["database"] = database
+        if config is not None and options:
+            raise RomancyError("pass either config= or keyword options to App, not both")
+        self.config = config or AppConfig.from_options(options)
+        self._storage: Storage | None = None
+        self._engine = Engine(self)
+        self._loops = BackgroundLoops(self._engine)
+        self._started = False
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Connect, migrate (unless ``auto_migrate=False``) and start the background loops."""
+        if self._started:
+            raise RomancyError("app already running")
+        storage = await Storage.open(self.config.database, pool_size=self.config.pool_size)
+        try:
+            if self.config.auto_migrate:
+                await storage.migrate(self.config.migrations_source)
+        except BaseException:
+            await storage.close()
+            raise
+        self._storage = storage
+        for workflow in defined_workflows().values():
+            if workflow.name not in self._engine.workflows:
+                self._engine.register(workflow)
+        self._loops.start()
+        self._started = True
+        log.info("romancy worker %s started on %s", self.worker_id, storage.url.redacted)
+
+    async def shutdown(self) -> None:
+        """Stop the loops, let running workflows reach a resting point, hand back the rest."""
+        if not self._started:
+            return
+        self._started = False
+        await self._loops.stop()
+        await self._engine.shutdown(self.config.shutdown_timeout)
+        assert self._storage is not None
+        await self._storage.close()
+
+    async def __aenter__(self) -> App:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+
+    # ---------------------------------------------------------------- properties
+
+    @property
+    def worker_id(self) -> str:
+        """This worker's id (the ``locked_by`` of the instances it runs)."""
+        return self.config.worker_id
+
+    @property
+    def hooks(self) -> WorkflowHooks:
+        """The lifecycle hooks."""
+        return self.config.hooks
+
+    @property
+    def storage(self) -> Storage:
+        """The open storage (after :meth:`start`)."""
+        if self._storage is None:
+            raise RomancyError("the App is not started; call await app.start() first")
+        return self._storage
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (advanced use)."""
+        return self._engine
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this worker currently runs the leader-only tasks."""
+        return self._loops.is_leader
+
+    # ----------------------------------------------------------------- workflows
+
+    def register_workflow(self, workflow: Workflow[Any, Any]) -> None:
+        """Make ``workflow`` runnable and resumable on this worker (Go's ``RegisterWorkflow``).
+
+        Workflows defined with ``@romancy.workflow`` are registered automatically.
+        """
+        self._engine.register(workflow)
+
+    async def start_workflow(
+        self, workflow: Workflow[Any, Any], input: Any = None, *, instance_id: str | None = None
+    ) -> str:
+        """Start an instance and return its id at once; it runs on this worker (DESIGN D3).
+
+        ``instance_id`` picks the id; starting twice with one id raises
+        :class:`~romancy.WorkflowAlreadyExistsError`.
+        """
+        self.storage  # noqa: B018 - fail early and clearly when not started
+        return await self._engine.start(workflow, input, instance_id)
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord:
+        """The instance row (any runtime's), or :class:`~romancy.WorkflowNotFoundError`."""
+        instance = await self.storage.get_instance(instance_id)
+        if instance is None:
+            raise WorkflowNotFoundError(instance_id)
+        return instance
+
+    async def get_workflow_result(self, instance_id: str) -> WorkflowResult[Any]:
+        """The instance's status, with its typed output or its error once it ended."""
+        return await self._result(await self.get_instance(instance_id))
+
+    async def wait_for_result(self, instance_id: str, *, timeout: float | None = None) -> Any:
+        """Wait until the instance ends; its output, or the error it ended with."""
+        result = await self._result(await self._engine.wait(instance_id, timeout))
+        if result.error is not None:
+            raise result.error
+        return result.output
+
+    async def cancel_workflow(self, instance_id: str, reason: str = "") -> None:
+        """Cancel an instance: its compensations run, and it ends ``cancelled``.
+
+        Cancelling a cancelled instance does nothing; a completed or failed one raises
+        :class:`~romancy.WorkflowNotCancellableError`.
+        """
+        await self._engine.cancel(instance_id, reason)
+
+    async def find_instances(
+        self, input_filters: dict[str, Any] | None = None
+    ) -> list[InstanceRecord]:
+        """This App's instances whose input holds the given values (first page of 50)."""
+        page = await self.find_instances_with_options(input_filters=input_filters or {})
+        return page.instances
+
+    async def find_instances_with_options(self, **options: Any) -> InstancePage:
+        """Search with every option of :class:`~romancy.storage.InstanceQuery`.
+
+        Lists this App's framework unless ``framework`` says otherwise (``None``: all).
+        """
+        options.setdefault("framework", self.config.framework)
+        return await self.storage.list_instances(InstanceQuery(**options))
+
+    async def _result(self, instance: InstanceRecord) -> WorkflowResult[Any]:
+        workflow = self._engine.workflows.get(instance.workflow_name)
+        status = instance.status
+        if status == "completed":
+            hint = workflow.output_hint if workflow else None
+            output = from_json(loads(instance.output_data), hint, what="workflow output")
+            return WorkflowResult(instance.instance_id, status, output)
+        if status == "failed":
+            error_type, message = await self._failure(instance)
+            return WorkflowResult(
+                instance.instance_id,
+                status,
+                error=WorkflowFailedError(instance.instance_id, error_type, message),
+            )
+        if status == "cancelled":
+            return WorkflowResult(
+                instance.instance_id,
+                status,
+                error=WorkflowCancelledError(
+                    instance.instance_id, await self._cancel_reason(instance)
+                ),
+            )
+        return WorkflowResult(instance.instance_id, status)
+
+    async def _failure(self, instance: InstanceRecord) -> tuple[str, str]:
+        for record in await self.storage.load_history(instance.instance_id):
+            if record.event_type == wire.WORKFLOW_FAILED:
+                return wire.failure_of(record)
+        data = loads(instance.output_data) if instance.output_data else {}
+        return str(data.get("error_type", "Error")), str(data.get("error_message", ""))
+
+    async def _cancel_reason(self, instance: InstanceRecord) -> str:
+        for record in await self.storage.load_history(instance.instance_id):
+            if record.activity_id == wire.WORKFLOW_CANCELLED_ID:
+                return wire.cancel_reason(record)
+        return ""
+
+
+# Go-shaped module functions (``romancy.StartWorkflow(ctx, app, wf, input)`` and kin), so
+# the API mapping to the Go package is one-to-one.
+
+
+def register_workflow(app: App, workflow: Workflow[Any, Any]) -> None:
+    """Same as :meth:`App.register_workflow`."""
+    app.register_workflow(workflow)
+
+
+async def start_workflow(
+    app: App, workflow: Workflow[Any, Any], input: Any = None, *, instance_id: str | None = None
+) -> str:
+    """Same as :meth:`App.start_workflow`."""
+    return await app.start_workflow(workflow, input, instance_id=instance_id)
+
+
+async def get_workflow_result(app: App, instance_id: str) -> WorkflowResult[Any]:
+    """Same as :meth:`App.get_workflow_result`."""
+    return await app.get_workflow_result(instance_id)
+
+
+async def cancel_workflow(app: App, instance_id: str, reason: str = "") -> None:
+    """Same as :meth:`App.cancel_workflow`."""
+    await app.cancel_workflow(instance_id, reason)

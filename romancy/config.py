@@ -1,0 +1,94 @@
+"""The options of an :class:`~romancy.App`, with Go Romancy's defaults.
+
+Each field mirrors a Go ``With…`` option (``WithStaleLockTimeout`` →
+``stale_lock_timeout``); durations are seconds (a ``timedelta`` is accepted too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from romancy.errors import ConfigurationError
+from romancy.hooks import WorkflowHooks
+from romancy.retry import RetryPolicy
+
+_FRAMEWORK = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
+_RESERVED_FRAMEWORKS = {"python", "go", "ruby"}
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Every App option. Build one directly or pass the same names to ``App(...)``."""
+
+    database: str = "romancy.db"
+    service_name: str = "romancy-service"
+    worker_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: Value of ``workflow_instances.framework`` on our rows (DESIGN D4).
+    framework: str = "romancy-py"
+    auto_migrate: bool = True
+    migrations_source: str | Path | None = None
+    hooks: WorkflowHooks = field(default_factory=WorkflowHooks)
+    default_retry_policy: RetryPolicy | None = None
+    shutdown_timeout: float = 30.0
+    stale_lock_interval: float = 60.0
+    stale_lock_timeout: float = 300.0
+    timer_check_interval: float = 10.0
+    workflow_resumption_interval: float = 1.0
+    recur_check_interval: float = 5.0
+    leader_heartbeat_interval: float = 15.0
+    leader_lease_duration: float = 45.0
+    max_concurrent_resumptions: int = 10
+    max_concurrent_timers: int = 10
+    max_workflows_per_batch: int = 100
+    max_timers_per_batch: int = 100
+    #: Connections per pool (PostgreSQL/MySQL; SQLite readers).
+    pool_size: int = 10
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, timedelta):
+                object.__setattr__(self, f.name, value.total_seconds())
+                value = value.total_seconds()
+            if f.type in ("float", "int") and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+            ):
+                raise ConfigurationError(
+                    f"App option {f.name} must be a positive number, got {value!r}"
+                )
+        if not _FRAMEWORK.match(self.framework) or self.framework in _RESERVED_FRAMEWORKS:
+            raise ConfigurationError(
+                f"App option framework={self.framework!r} must be 1-50 letters, digits or "
+                "'_.-', and not a peer's own tag (python, go, ruby)"
+            )
+        if not self.worker_id:
+            raise ConfigurationError("App option worker_id must not be empty")
+        if not isinstance(self.hooks, WorkflowHooks):
+            raise ConfigurationError("App option hooks must be a romancy.WorkflowHooks instance")
+
+    @property
+    def leader_lock_name(self) -> str:
+        """Our own leader lock (DESIGN D5): derived from the framework tag."""
+        return re.sub(r"[^A-Za-z0-9_]", "_", self.framework) + "_leader"
+
+    @property
+    def lock_renewal_interval(self) -> float:
+        """How often a worker extends the leases of the instances it is running (D14)."""
+        return min(self.stale_lock_timeout / 3, 10.0)
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> AppConfig:
+        """Build from keyword options, naming any that does not exist."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown App option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return cls(**options)

@@ -1,0 +1,179 @@
+"""The worker's background loops.
+
+On every worker: lease renewal of local runs (D14) and the resumption loop, which picks
+up our ``running`` instances nobody holds, with adaptive backoff and jitter. On the
+leader only (elected through our own system lock, D5): firing due timers, recovering
+expired locks, finishing interrupted endings, and the recur check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from romancy.storage import TimerRecord
+
+if TYPE_CHECKING:
+    from romancy.engine.engine import Engine
+
+log = logging.getLogger("romancy.background")
+
+#: Longest pause of the resumption loop when it keeps finding nothing.
+MAX_IDLE_BACKOFF = 60.0
+
+
+class BackgroundLoops:
+    """Starts and stops every background task of one App."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.config = engine.config
+        self.is_leader = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._leader_tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        config = self.config
+        self._tasks = [
+            _spawn("lease renewal", _every(config.lock_renewal_interval, self.engine.renew_leases)),
+            _spawn("resumption", self._resumption_loop()),
+            _spawn("leader election", self._leader_election()),
+        ]
+
+    async def stop(self) -> None:
+        tasks = self._tasks + self._leader_tasks
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks, self._leader_tasks = [], []
+        if self.is_leader:
+            self.is_leader = False
+            with contextlib.suppress(Exception):
+                await self.engine.storage.release_system_lock(
+                    self.config.leader_lock_name, self.engine.worker_id
+                )
+
+    # ------------------------------------------------------------------ all workers
+
+    async def _resumption_loop(self) -> None:
+        engine, config = self.engine, self.config
+        idle = 0
+        while True:
+            started = 0
+            try:
+                found = await engine.storage.find_resumable(
+                    config.framework, limit=config.max_workflows_per_batch
+                )
+                for instance_id, name in found:
+                    if name in engine.workflows and instance_id not in engine.running:
+                        started += await engine.resume(instance_id, limited=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("resumption loop: %s", error)
+            if started:
+                idle = 0
+                continue
+            idle += 1
+            delay = min(
+                config.workflow_resumption_interval * 2 ** min(idle - 1, 5), MAX_IDLE_BACKOFF
+            )
+            await _sleep_or_wake(delay * random.uniform(1.0, 1.3), engine.resume_wakeup)
+
+    async def _leader_election(self) -> None:
+        engine, config = self.engine, self.config
+        while True:
+            try:
+                leading = await engine.storage.try_system_lock(
+                    config.leader_lock_name, engine.worker_id, config.leader_lease_duration
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("leader election: %s", error)
+                leading = False
+            if leading and not self.is_leader:
+                log.info("worker %s is now the leader", engine.worker_id)
+                self._leader_tasks = [
+                    _spawn("timer check", self._timer_loop()),
+                    _spawn("stale locks", _every(config.stale_lock_interval, self._recover_locks)),
+                    _spawn("recur check", _every(config.recur_check_interval, self._recur_check)),
+                ]
+            elif not leading and self.is_leader:
+                log.info("worker %s lost the leadership", engine.worker_id)
+                for task in self._leader_tasks:
+                    task.cancel()
+                self._leader_tasks = []
+            self.is_leader = leading
+            await asyncio.sleep(config.leader_heartbeat_interval)
+
+    # ----------------------------------------------------------------- leader only
+
+    async def _timer_loop(self) -> None:
+        engine, config = self.engine, self.config
+        slots = asyncio.Semaphore(config.max_concurrent_timers)
+
+        async def fire(timer: TimerRecord) -> None:
+            async with slots:
+                try:
+                    await engine.fire_timer(timer)
+                except Exception as error:
+                    log.warning("timer %s of %s: %s", timer.timer_id, timer.instance_id, error)
+
+        while True:
+            engine.timer_wakeup.clear()
+            checked_at = datetime.now(UTC)
+            try:
+                due = await engine.storage.find_due_timers(
+                    config.framework, limit=config.max_timers_per_batch
+                )
+                await asyncio.gather(*(fire(t) for t in due))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("timer check: %s", error)
+                due = []
+            if len(due) >= config.max_timers_per_batch:
+                continue  # more are due
+            await _sleep_or_wake(engine.next_timer_check(checked_at), engine.timer_wakeup)
+
+    async def _recover_locks(self) -> None:
+        engine = self.engine
+        released = await engine.storage.release_expired_locks(engine.config.framework)
+        for instance_id, _name, status in released:
+            log.warning("released the expired lock of instance %s (%s)", instance_id, status)
+        if released:
+            engine.resume_wakeup.set()
+        for instance_id in await engine.storage.find_interrupted_endings(engine.config.framework):
+            await engine.resume(instance_id, limited=True)
+
+    async def _recur_check(self) -> None:
+        if await self.engine.storage.restart_recurred(self.config.framework):
+            self.engine.resume_wakeup.set()
+
+
+def _spawn(name: str, coroutine: Awaitable[None]) -> asyncio.Task[None]:
+    return asyncio.create_task(coroutine, name=f"romancy:{name}")  # type: ignore[arg-type]
+
+
+async def _every(interval: float, action: Callable[[], Awaitable[object]]) -> None:
+    """Run ``action`` every ``interval`` s (±25 % jitter), surviving its errors."""
+    while True:
+        await asyncio.sleep(interval * random.uniform(0.75, 1.25))
+        try:
+            await action()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("%s: %s", getattr(action, "__name__", "background task"), error)
+
+
+async def _sleep_or_wake(seconds: float, wake: asyncio.Event) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), seconds)
+    wake.clear()

@@ -1,0 +1,379 @@
+"""The engine: starts, resumes, cancels and watches workflow runs on this worker."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from romancy import hooks as h
+from romancy.engine.run import ACTIVE_STATUSES, TERMINAL_STATUSES, WorkflowRun
+from romancy.errors import (
+    DatabaseUnavailableError,
+    WorkflowNotCancellableError,
+    WorkflowNotFoundError,
+    WorkflowNotRegisteredError,
+)
+from romancy.serialization import dumps, loads, to_json
+from romancy.storage import InstanceRecord, NewInstance, Storage, TimerRecord
+from romancy.wire import history as wire
+from romancy.workflow import Workflow
+
+if TYPE_CHECKING:
+    from romancy.app import App
+
+log = logging.getLogger("romancy.engine")
+
+
+@dataclass
+class _Running:
+    run: WorkflowRun
+    task: asyncio.Task[None]
+
+
+class Engine:
+    """Owns this worker's workflow runs and the leases that protect them."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.config = app.config
+        self.worker_id = app.config.worker_id
+        self.workflows: dict[str, Workflow[Any, Any]] = {}
+        self._runs: dict[str, _Running] = {}
+        self._waiters: dict[str, asyncio.Event] = {}
+        self._retries: dict[str, asyncio.Task[None]] = {}
+        self._resume_slots = asyncio.Semaphore(self.config.max_concurrent_resumptions)
+        #: Set when there may be work for the resumption loop.
+        self.resume_wakeup = asyncio.Event()
+        #: Set when a timer due sooner than the next scheduled check was registered here.
+        self.timer_wakeup = asyncio.Event()
+        self._local_timers: list[datetime] = []  # heap of expiries registered here
+
+    @property
+    def storage(self) -> Storage:
+        return self.app.storage
+
+    # --------------------------------------------------------------- registration
+
+    def register(self, workflow: Workflow[Any, Any]) -> None:
+        """Make ``workflow`` runnable (and resumable) on this worker."""
+        existing = self.workflows.get(workflow.name)
+        if existing is not None and existing is not workflow:
+            log.warning("workflow %r registered again; the new definition wins", workflow.name)
+        self.workflows[workflow.name] = workflow
+
+    def workflow_for(self, name: str) -> Workflow[Any, Any]:
+        workflow = self.workflows.get(name)
+        if workflow is None:
+            raise WorkflowNotRegisteredError(f"workflow {name!r} is not registered with this App")
+        return workflow
+
+    # ------------------------------------------------------------------- starting
+
+    async def start(
+        self, workflow: Workflow[Any, Any], input: Any, instance_id: str | None = None
+    ) -> str:
+        """Create the instance (already locked by us) and run it in the background."""
+        self.register(workflow)
+        input_json = to_json(input, what=f"input of workflow {workflow.name!r}")
+        instance_id = instance_id or str(uuid.uuid4())
+        await self.storage.create_instance(
+            NewInstance(
+                instance_id=instance_id,
+                workflow_name=workflow.name,
+                source_hash=workflow.source_hash,
+                source_code=workflow.source_code,
+                owner_service=self.config.service_name,
+                framework=self.config.framework,
+                input_data=dumps(input_json),
+                locked_by=self.worker_id,
+                lock_seconds=self.config.stale_lock_timeout,
+            )
+        )
+        await h.call_hook(
+            self.app.hooks,
+            "on_workflow_start",
+            h.WorkflowStartInfo(instance_id, workflow.name, input, datetime.now(UTC)),
+        )
+        self._spawn(WorkflowRun(self, instance_id, workflow, input_json, []))
+        return instance_id
+
+    async def resume(self, instance_id: str, *, limited: bool = False) -> bool:
+        """Lock and run an instance of ours from its history; ``False`` if not possible here."""
+        if instance_id in self._runs:
+            return False
+        if limited:
+            await self._resume_slots.acquire()
+        try:
+            run = await self._prepare(instance_id)
+        except BaseException:
+            if limited:
+                self._resume_slots.release()
+            raise
+        if run is None:
+            if limited:
+                self._resume_slots.release()
+            return False
+        self._spawn(run, release_slot=limited)
+        return True
+
+    async def _prepare(self, instance_id: str) -> WorkflowRun | None:
+        storage = self.storage
+        if not await storage.try_lock_instance(
+            instance_id, self.worker_id, self.config.stale_lock_timeout
+        ):
+            return None
+        instance = await storage.get_instance(instance_id)
+        workflow = self.workflows.get(instance.workflow_name) if instance else None
+        if (
+            instance is None
+            or workflow is None
+            or instance.framework != self.config.framework
+            or instance.status not in (*ACTIVE_STATUSES, "cancelled")
+        ):
+            await storage.unlock_instance(instance_id, self.worker_id)
+            return None
+        history = await storage.load_history(instance_id)
+        return WorkflowRun(
+            self, instance_id, workflow, loads(instance.input_data), history, status=instance.status
+        )
+
+    def _spawn(self, run: WorkflowRun, *, release_slot: bool = False) -> None:
+        task = asyncio.create_task(run.run(), name=f"romancy:{run.workflow.name}:{run.instance_id}")
+        self._runs[run.instance_id] = _Running(run, task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if (
+                self._runs.get(run.instance_id, None)
+                and self._runs[run.instance_id].task is finished
+            ):
+                del self._runs[run.instance_id]
+            if release_slot:
+                self._resume_slots.release()
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("run of %s crashed", run.instance_id, exc_info=finished.exception())
+
+        task.add_done_callback(done)
+
+    # ------------------------------------------------------------------ endings
+
+    def finished(self, instance_id: str) -> None:
+        """A local run reached a terminal state: wake anyone waiting for it."""
+        waiter = self._waiters.pop(instance_id, None)
+        if waiter is not None:
+            waiter.set()
+
+    async def wait(self, instance_id: str, timeout: float | None) -> InstanceRecord:
+        """The instance once it is completed, failed or cancelled."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        poll = 0.05
+        while True:
+            instance = await self.storage.get_instance(instance_id)
+            if instance is None:
+                raise WorkflowNotFoundError(instance_id)
+            if instance.status in TERMINAL_STATUSES:
+                return instance
+            waiter = self._waiters.setdefault(instance_id, asyncio.Event())
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(
+                    f"workflow instance {instance_id} did not finish within {timeout:g} s "
+                    f"(status {instance.status})"
+                )
+            wait_for = poll if remaining is None else min(poll, remaining)
+            try:
+                await asyncio.wait_for(waiter.wait(), wait_for)
+            except TimeoutError:
+                poll = min(poll * 2, 1.0)
+
+    # ------------------------------------------------------------------ cancelling
+
+    async def cancel(self, instance_id: str, reason: str) -> None:
+        """Cancel an instance: compensate and end it ``cancelled`` wherever it stands."""
+        instance = await self.storage.get_instance(instance_id)
+        if instance is None:
+            raise WorkflowNotFoundError(instance_id)
+        if instance.status in ("completed", "failed"):
+            raise WorkflowNotCancellableError(
+                f"cannot cancel {instance.status} workflow instance {instance_id}"
+            )
+        if instance.status == "cancelled":
+            return
+        local = self._runs.get(instance_id)
+        if local is not None:
+            local.run.request_cancel(reason)
+            local.task.cancel()
+            await asyncio.gather(local.task, return_exceptions=True)
+            return
+        if not await self.mark_cancelled(instance_id, reason):
+            await self.cancel(instance_id, reason)  # its status moved meanwhile: decide again
+            return
+        # Compensate and finish here if nobody holds it. A holder elsewhere sees the
+        # status at its next lease renewal and does it; the leader's recovery finishes
+        # cancellations nobody could (holder died, workflow not registered where asked).
+        if await self.resume(instance_id) and (local := self._runs.get(instance_id)):
+            await asyncio.gather(local.task, return_exceptions=True)
+
+    async def mark_cancelled(self, instance_id: str, reason: str) -> bool:
+        """Record the cancellation and set the status, atomically; ``False`` if not active."""
+        storage = self.storage
+        async with storage.transaction() as tx:
+            changed = await storage.update_instance(
+                instance_id, status="cancelled", only_if_status=list(ACTIVE_STATUSES), tx=tx
+            )
+            if changed:
+                await storage.append_history(
+                    instance_id,
+                    wire.WORKFLOW_CANCELLED_ID,
+                    wire.WORKFLOW_CANCELLED,
+                    wire.workflow_cancelled(reason),
+                    ignore_duplicate=True,
+                    tx=tx,
+                )
+                await storage.delete_timers(instance_id, tx=tx)
+        return changed
+
+    # --------------------------------------------------------------- leases, retries
+
+    async def renew_leases(self) -> None:
+        """Extend the leases of local runs; stop runs whose lock or instance changed."""
+        if not self._runs:
+            return
+        held = await self.storage.renew_instance_locks(
+            self.worker_id, list(self._runs), self.config.stale_lock_timeout
+        )
+        for instance_id, running in list(self._runs.items()):
+            status = held.get(instance_id)
+            if status is None:
+                log.warning("instance %s: lock lost; stopping the local run", instance_id)
+                running.run.shutting_down = True
+                running.task.cancel()
+            elif status == "cancelled" and running.run.cancel_reason is None:
+                running.run.request_cancel("cancelled by another worker")
+                running.task.cancel()
+
+    def retry_later(self, instance_id: str, delay: float = 1.0) -> None:
+        """Resume a run that hit a database outage, with backoff, until it gets through."""
+        if instance_id in self._retries:
+            return
+
+        async def retry() -> None:
+            wait = delay
+            try:
+                while True:
+                    await asyncio.sleep(wait)
+                    try:
+                        await self.resume(instance_id)
+                        return
+                    except Exception as error:
+                        if not self.is_transient(error):
+                            raise
+                        wait = min(wait * 2, 30.0)
+            finally:
+                self._retries.pop(instance_id, None)
+
+        self._retries[instance_id] = asyncio.create_task(retry())
+
+    def is_transient(self, error: BaseException) -> bool:
+        """An error of the database connection, not of the workflow: retry later."""
+        if isinstance(error, DatabaseUnavailableError | ConnectionError | TimeoutError):
+            return True
+        if isinstance(error, DBAPIError):
+            return error.connection_invalidated or isinstance(
+                error, OperationalError | InterfaceError
+            )
+        return isinstance(error, OSError)
+
+    # ---------------------------------------------------------------------- timers
+
+    def timer_registered(self, expires_at: datetime) -> None:
+        """A local workflow went to sleep: wake the timer check early if it is sooner."""
+        if not self._local_timers or expires_at < self._local_timers[0]:
+            self.timer_wakeup.set()
+        heapq.heappush(self._local_timers, expires_at)
+
+    def next_timer_check(self, checked_at: datetime) -> float:
+        """Seconds until the timer check should run again (leader).
+
+        At the configured interval, or sooner when a timer registered here is due. Stored
+        expiries have whole-second precision on some backends, so a timer stays on the
+        local list one second past its expiry: the check repeats briefly until the
+        database agrees it is due.
+        """
+        while self._local_timers and self._local_timers[0] < checked_at - timedelta(seconds=1):
+            heapq.heappop(self._local_timers)
+        wait = self.config.timer_check_interval
+        if self._local_timers:
+            until = (self._local_timers[0] - datetime.now(UTC)).total_seconds() + 0.05
+            wait = min(wait, max(until, 0.05))
+        return wait
+
+    async def fire_timer(self, timer: TimerRecord) -> bool:
+        """Record an expired timer and resume its workflow here (leader only)."""
+        storage = self.storage
+        if timer.workflow_name not in self.workflows or timer.instance_id in self._runs:
+            return False
+        if not await storage.try_lock_instance(
+            timer.instance_id, self.worker_id, self.config.stale_lock_timeout
+        ):
+            return False
+        async with storage.transaction() as tx:
+            moved = await storage.update_instance(
+                timer.instance_id,
+                status="running",
+                only_if_status=["waiting_for_timer"],
+                only_if_locked_by=self.worker_id,
+                tx=tx,
+            )
+            if moved:
+                await storage.append_history(
+                    timer.instance_id,
+                    timer.timer_id,
+                    wire.TIMER_EXPIRED,
+                    wire.timer_expired(timer.timer_id, timer.expires_at.isoformat()),
+                    ignore_duplicate=True,
+                    tx=tx,
+                )
+            await storage.delete_timers(timer.instance_id, timer.timer_id, tx=tx)
+        if not moved:
+            await storage.unlock_instance(timer.instance_id, self.worker_id)
+            return False
+        await h.call_hook(
+            self.app.hooks,
+            "on_timer_fired",
+            h.TimerFiredInfo(
+                timer.instance_id, timer.workflow_name, timer.timer_id, datetime.now(UTC)
+            ),
+        )
+        run = await self._prepare(timer.instance_id)  # we hold the lock: re-entrant
+        if run is not None:
+            self._spawn(run)
+        return True
+
+    # --------------------------------------------------------------------- shutdown
+
+    @property
+    def running(self) -> Iterable[str]:
+        """Instance ids running on this worker now."""
+        return tuple(self._runs)
+
+    async def shutdown(self, timeout: float) -> None:
+        """Let runs reach a resting point for ``timeout`` s, then hand the rest back."""
+        for task in self._retries.values():
+            task.cancel()
+        tasks = [r.task for r in self._runs.values()]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=timeout)
+            for running in list(self._runs.values()):
+                running.run.shutting_down = True
+                running.task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,350 @@
+"""One execution of one workflow instance on this worker, from lock to release.
+
+The run holds the instance lock (its lease renewed by the engine's heartbeat) and ends in
+exactly one of: completed, failed (after compensations), cancelled (after
+compensations), suspended (timer or message wait persisted, lock released), or handed
+back (shutdown, lost lock, database outage — the instance stays ``running`` and resumes
+from its history later, here or elsewhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from romancy import hooks as h
+from romancy.context import WorkflowContext
+from romancy.engine.compensation import run_compensations
+from romancy.engine.replay import ReplayLog
+from romancy.engine.signals import (
+    ChannelMessageSuspend,
+    LostOwnership,
+    RecurSuspend,
+    SuspendSignal,
+    TimerSuspend,
+)
+from romancy.serialization import dumps, from_json, to_json
+from romancy.storage import HistoryRecord, Transaction
+from romancy.wire import history as wire
+from romancy.workflow import Workflow
+
+if TYPE_CHECKING:
+    from romancy.engine.engine import Engine
+
+log = logging.getLogger("romancy.engine")
+
+#: Statuses from which the engine resumes or cancels an instance.
+ACTIVE_STATUSES = (
+    "running",
+    "waiting_for_event",
+    "waiting_for_timer",
+    "waiting_for_message",
+    "compensating",
+    "recurred",
+)
+TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+
+
+class WorkflowRun:
+    """Executes (or replays, then continues) one instance while holding its lock."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        instance_id: str,
+        workflow: Workflow[Any, Any],
+        input_json: Any,
+        history: list[HistoryRecord],
+        *,
+        status: str = "running",
+    ) -> None:
+        self.engine = engine
+        self.instance_id = instance_id
+        self.workflow = workflow
+        self.input_json = input_json
+        self.history = history
+        self.status = status
+        self.cancel_reason: str | None = None
+        self.shutting_down = False
+        self.started = time.monotonic()
+
+    @property
+    def app(self) -> Any:
+        return self.engine.app
+
+    def request_cancel(self, reason: str) -> None:
+        """Ask the running code to stop; the run then compensates and ends cancelled."""
+        self.cancel_reason = reason
+
+    async def run(self) -> None:
+        """Drive the instance to its next resting state."""
+        try:
+            if self.status in ("compensating", "cancelled"):
+                await self._finish_compensating()
+                return
+            while await self._execute_once():
+                pass  # recur: go again with the new input and an empty history
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self.cancel_reason is None or task is None:
+                await self._hand_back("shutdown")
+                raise
+            task.uncancel()
+            await self._cancel()
+        except LostOwnership as lost:
+            log.warning("instance %s: another worker took it over (%s)", self.instance_id, lost)
+        except Exception as error:
+            if not self.engine.is_transient(error):
+                raise
+            log.warning(
+                "instance %s: database unavailable (%s); will retry", self.instance_id, error
+            )
+            self.engine.retry_later(self.instance_id)
+
+    # ----------------------------------------------------------------- one pass
+
+    async def _execute_once(self) -> bool:
+        """Run the code once; ``True`` means it recurred and must run again."""
+        wf, hooks = self.workflow, self.app.hooks
+        log_ = ReplayLog(self.history)
+        ctx = WorkflowContext(
+            app=self.app, instance_id=self.instance_id, workflow_name=wf.name, log=log_
+        )
+        replay_started = time.monotonic()
+        if log_.total:
+            await h.call_hook(
+                hooks,
+                "on_replay_start",
+                h.ReplayStartInfo(self.instance_id, wf.name, log_.total, ""),
+            )
+        try:
+            input_value = from_json(
+                self.input_json, wf.input_hint, what=f"input of workflow {wf.name!r}"
+            )
+            result = await wf(ctx, input_value)
+        except RecurSuspend as signal:
+            await self._recur(signal)
+            return True
+        except SuspendSignal as signal:
+            await self._suspend(signal)
+            return False
+        except (asyncio.CancelledError, LostOwnership):
+            raise
+        except Exception as error:
+            if self.engine.is_transient(error):
+                raise
+            await self._fail(error)
+            return False
+        if log_.total:
+            await h.call_hook(
+                hooks,
+                "on_replay_complete",
+                h.ReplayCompleteInfo(
+                    self.instance_id,
+                    wf.name,
+                    log_.cache_hits,
+                    0,
+                    timedelta(seconds=time.monotonic() - replay_started),
+                ),
+            )
+        await self._complete(result)
+        return False
+
+    # ------------------------------------------------------------------ endings
+
+    async def _complete(self, result: Any) -> None:
+        wf = self.workflow
+        try:
+            encoded = to_json(result, what=f"result of workflow {wf.name!r}")
+        except Exception as error:
+            await self._fail(error)
+            return
+        async with self.engine.storage.transaction() as tx:
+            done = await self._end(tx, "completed", dumps(encoded))
+        if not done:
+            await self._lost_or_cancelled()
+            return
+        await h.call_hook(
+            self.app.hooks,
+            "on_workflow_complete",
+            h.WorkflowCompleteInfo(self.instance_id, wf.name, result, self._elapsed()),
+        )
+        self.engine.finished(self.instance_id)
+
+    async def _fail(self, error: Exception) -> None:
+        storage = self.engine.storage
+        trace = "".join(traceback.format_exception(error))
+        await storage.append_history(
+            self.instance_id,
+            wire.WORKFLOW_FAILED_ID,
+            wire.WORKFLOW_FAILED,
+            wire.workflow_failed(error, trace),
+            ignore_duplicate=True,
+        )
+        log.info("workflow %s (%s) failed: %r", self.workflow.name, self.instance_id, error)
+        if await storage.list_compensations(self.instance_id):
+            if not await self._set_status("compensating"):
+                await self._lost_or_cancelled()
+                return
+            await run_compensations(self.app, self.instance_id, self.workflow.name)
+        output = {"error_type": type(error).__name__, "error_message": str(error)}
+        async with storage.transaction() as tx:
+            done = await self._end(
+                tx, "failed", dumps(output), from_status=("running", "compensating")
+            )
+        if not done:
+            await self._lost_or_cancelled()
+            return
+        await h.call_hook(
+            self.app.hooks,
+            "on_workflow_failed",
+            h.WorkflowFailedInfo(self.instance_id, self.workflow.name, error, self._elapsed()),
+        )
+        self.engine.finished(self.instance_id)
+
+    async def _cancel(self) -> None:
+        """Cancelled while running here: record why, compensate, end ``cancelled``."""
+        reason = self.cancel_reason or ""
+        await self.engine.mark_cancelled(self.instance_id, reason)
+        await self._finish_compensating()
+
+    async def _finish_compensating(self) -> None:
+        """Finish an ending that was interrupted (or requested elsewhere) mid-rollback."""
+        storage = self.engine.storage
+        records = {r.activity_id: r for r in await storage.load_history(self.instance_id)}
+        await run_compensations(self.app, self.instance_id, self.workflow.name)
+        cancelled = records.get(wire.WORKFLOW_CANCELLED_ID)
+        async with storage.transaction() as tx:
+            if cancelled is not None:
+                status, output = "cancelled", dumps(wire.event_payload(cancelled))
+            else:
+                failed = records.get(wire.WORKFLOW_FAILED_ID)
+                error_type, message = (
+                    wire.failure_of(failed) if failed else ("Error", "interrupted during rollback")
+                )
+                status = "failed"
+                output = dumps({"error_type": error_type, "error_message": message})
+            await self.engine.storage.delete_timers(self.instance_id, tx=tx)
+            done = await self._end(tx, status, output, from_status=(*ACTIVE_STATUSES, "cancelled"))
+        if not done:
+            raise LostOwnership("while finishing compensations")
+        if cancelled is not None:
+            reason = wire.cancel_reason(cancelled)
+            await h.call_hook(
+                self.app.hooks,
+                "on_workflow_cancelled",
+                h.WorkflowCancelledInfo(
+                    self.instance_id, self.workflow.name, reason, self._elapsed()
+                ),
+            )
+        self.engine.finished(self.instance_id)
+
+    async def _suspend(self, signal: SuspendSignal) -> None:
+        storage, engine = self.engine.storage, self.engine
+        try:
+            async with storage.transaction() as tx:
+                if isinstance(signal, TimerSuspend):
+                    await storage.add_timer(
+                        self.instance_id,
+                        signal.timer_id,
+                        signal.expires_at,
+                        activity_id=signal.timer_id,
+                        tx=tx,
+                    )
+                    status, waiting_on = "waiting_for_timer", signal.timer_id
+                else:
+                    assert isinstance(signal, ChannelMessageSuspend)
+                    status, waiting_on = "waiting_for_message", signal.activity_id
+                if not await storage.update_instance(
+                    self.instance_id,
+                    status=status,
+                    current_activity_id=waiting_on,
+                    only_if_status=["running"],
+                    only_if_locked_by=engine.worker_id,
+                    release_lock=True,
+                    tx=tx,
+                ):
+                    raise _NotOurs  # undo the registration
+        except _NotOurs:
+            await self._lost_or_cancelled()
+            return
+        if isinstance(signal, TimerSuspend):
+            engine.timer_registered(signal.expires_at)
+
+    async def _recur(self, signal: RecurSuspend) -> None:
+        storage = self.engine.storage
+        async with storage.transaction() as tx:
+            await storage.archive_history(self.instance_id, tx=tx)
+            await storage.delete_compensations(self.instance_id, tx=tx)
+            await storage.delete_timers(self.instance_id, tx=tx)
+            done = await storage.update_instance(
+                self.instance_id,
+                input_data=dumps(signal.input_json),
+                current_activity_id=None,
+                only_if_status=["running"],
+                only_if_locked_by=self.engine.worker_id,
+                tx=tx,
+            )
+            if not done:
+                raise LostOwnership("at recur")
+        self.input_json, self.history = signal.input_json, []
+
+    async def _hand_back(self, why: str) -> None:
+        """Leave the instance ``running`` and unlocked, for any worker to resume."""
+        try:
+            await self.engine.storage.unlock_instance(self.instance_id, self.engine.worker_id)
+        except Exception as error:  # its lease expires anyway
+            log.warning(
+                "instance %s: could not release the lock on %s: %s", self.instance_id, why, error
+            )
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _end(
+        self,
+        tx: Transaction,
+        status: str,
+        output: str,
+        from_status: tuple[str, ...] = ("running",),
+    ) -> bool:
+        return await self.engine.storage.update_instance(
+            self.instance_id,
+            status=status,
+            output_data=output,
+            current_activity_id=None,
+            only_if_status=list(from_status),
+            only_if_locked_by=self.engine.worker_id,
+            release_lock=True,
+            tx=tx,
+        )
+
+    async def _set_status(self, status: str) -> bool:
+        return await self.engine.storage.update_instance(
+            self.instance_id,
+            status=status,
+            only_if_status=["running"],
+            only_if_locked_by=self.engine.worker_id,
+        )
+
+    async def _lost_or_cancelled(self) -> None:
+        """A conditional update matched nothing: cancelled meanwhile, or no longer ours."""
+        instance = await self.engine.storage.get_instance(self.instance_id)
+        if (
+            instance is not None
+            and instance.status == "cancelled"
+            and (instance.locked_by == self.engine.worker_id)
+        ):
+            await self._finish_compensating()
+            return
+        raise LostOwnership("the instance changed under this run")
+
+    def _elapsed(self) -> timedelta:
+        return timedelta(seconds=time.monotonic() - self.started)
+
+
+class _NotOurs(Exception):
+    """Raised inside a transaction to undo it: the instance changed under the run."""

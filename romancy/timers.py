@@ -1,0 +1,58 @@
+"""Durable timers: ``sleep`` and ``sleep_until``.
+
+A sleeping workflow holds no lock and no memory: its timer is a row in
+``workflow_timer_subscriptions``; when it expires the leader records it and the workflow
+resumes (on any worker) from its history. Timer ids are Go Romancy's: ``sleep:1``,
+``sleep:2``, … per workflow run, or the explicit ``timer_id``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from romancy import hooks as h
+from romancy.engine.signals import TimerSuspend
+
+if TYPE_CHECKING:
+    from romancy.context import WorkflowContext
+
+
+async def sleep(
+    ctx: WorkflowContext, duration: float | timedelta, *, timer_id: str | None = None
+) -> None:
+    """Suspend the workflow for ``duration`` (seconds or a timedelta)."""
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    await _wait(ctx, timer_id, lambda now: now + timedelta(seconds=seconds))
+
+
+async def sleep_until(ctx: WorkflowContext, when: datetime, *, timer_id: str | None = None) -> None:
+    """Suspend the workflow until ``when`` (an aware datetime); past times return at once."""
+    if when.tzinfo is None:
+        raise ValueError("sleep_until needs an aware datetime (e.g. datetime.now(UTC) + ...)")
+    await _wait(ctx, timer_id, lambda _now: when)
+
+
+async def _wait(
+    ctx: WorkflowContext, timer_id: str | None, deadline: Callable[[datetime], datetime]
+) -> None:
+    tid = timer_id or ctx.generate_activity_id("sleep")
+    ctx.claim_activity_id(tid)
+    if ctx.log.take(tid) is not None:
+        return  # the timer fired before this replay
+    now = datetime.now(UTC)
+    expires_at = deadline(now)
+    if expires_at <= now:
+        return  # nothing to wait for; replaying returns here too
+    if timer_id is None:
+        ctx.log.ensure_new_step_allowed(tid, ctx.workflow_name)
+    # Stored timestamps keep whole seconds: round up so a timer never fires early.
+    expires_at = datetime.fromtimestamp(math.ceil(expires_at.timestamp()), UTC)
+    await h.call_hook(
+        ctx.hooks,
+        "on_timer_start",
+        h.TimerStartInfo(ctx.instance_id, ctx.workflow_name, tid, expires_at),
+    )
+    raise TimerSuspend(tid, expires_at)

@@ -1,0 +1,192 @@
+"""History records: the ``event_type`` names, our own shapes, and liberal readers.
+
+We replay only our own instances, but rows in them may be written by peers (a lock-first
+channel delivery from Go or Edda) and older rows may use either peer's layout, so every
+reader here accepts all known shapes (DESIGN D6). What we write is one documented shape
+per event type (``schema/json/`` describes it):
+
+===========================  ======================  =====================================
+event_type                   activity_id             event_data
+===========================  ======================  =====================================
+``ActivityCompleted``        ``<name>:<n>`` / own    ``{"activity_name", "result"}``
+``ActivityFailed``           ``<name>:<n>`` / own    ``{"activity_name", "error_type",
+                                                     "error_message", "terminal",
+                                                     "attempts"}``
+``TimerExpired``             timer id (``sleep:n``)  ``{"timer_id", "expires_at", "result"}``
+``CompensationExecuted``     ``compensation:<id>``   ``{"compensation_id", "activity_id",
+                                                     "activity_name"}``
+``CompensationFailed``       ``compensation:<id>``   same plus ``"error_type"``,
+                                                     ``"error_message"``
+``WorkflowFailed``           ``workflow_failed``     ``{"error_type", "error_message",
+                                                     "stack_trace"}``
+``WorkflowCancelled``        ``workflow_cancelled``  ``{"reason"}``
+===========================  ======================  =====================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from romancy.storage.records import HistoryRecord
+
+ACTIVITY_COMPLETED = "ActivityCompleted"
+ACTIVITY_FAILED = "ActivityFailed"
+TIMER_EXPIRED = "TimerExpired"
+CHANNEL_MESSAGE_RECEIVED = "ChannelMessageReceived"
+MESSAGE_TIMEOUT = "MessageTimeout"
+EVENT_RECEIVED = "EventReceived"
+COMPENSATION_EXECUTED = "CompensationExecuted"
+COMPENSATION_FAILED = "CompensationFailed"
+WORKFLOW_FAILED = "WorkflowFailed"
+WORKFLOW_CANCELLED = "WorkflowCancelled"
+
+WORKFLOW_FAILED_ID = "workflow_failed"
+WORKFLOW_CANCELLED_ID = "workflow_cancelled"
+
+#: Rows that record a step of the workflow's own code (as opposed to bookkeeping rows
+#: about compensations or the workflow's end). Replay checks these for determinism.
+STEP_EVENTS = frozenset(
+    {
+        ACTIVITY_COMPLETED,
+        ACTIVITY_FAILED,
+        TIMER_EXPIRED,
+        CHANNEL_MESSAGE_RECEIVED,
+        MESSAGE_TIMEOUT,
+        EVENT_RECEIVED,
+    }
+)
+
+
+def compensation_activity_id(compensation_id: int) -> str:
+    """History key of a compensation's outcome (Go's ``compensation:<id>`` form)."""
+    return f"compensation:{compensation_id}"
+
+
+def is_compensation_record(activity_id: str) -> bool:
+    """Both peers' compensation keys: ``compensation:<id>`` (Go, ours), ``compensation_<id>``."""
+    return activity_id.startswith(("compensation:", "compensation_"))
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a recorded step returns or raises on replay."""
+
+    kind: str  # "result" or "error"
+    activity_name: str | None = None
+    result: Any = None
+    error_type: str = ""
+    error_message: str = ""
+    terminal: bool = False
+    attempts: int = 0
+
+
+# ------------------------------------------------------------------------- writers
+
+
+def activity_completed(activity_name: str, result: Any) -> str:
+    return dump({"activity_name": activity_name, "result": result})
+
+
+def activity_failed(
+    activity_name: str, error: BaseException, *, terminal: bool, attempts: int
+) -> str:
+    return dump(
+        {
+            "activity_name": activity_name,
+            "error_type": type(error).__name__,
+            "error_message": str(error),
+            "terminal": terminal,
+            "attempts": attempts,
+        }
+    )
+
+
+def timer_expired(timer_id: str, expires_at: str) -> str:
+    # "result": null lets an Edda-shaped reader treat it like its own TimerExpired.
+    return dump({"timer_id": timer_id, "expires_at": expires_at, "result": None})
+
+
+def compensation_outcome(
+    compensation_id: int, activity_id: str, activity_name: str, error: BaseException | None
+) -> str:
+    data: dict[str, Any] = {
+        "compensation_id": compensation_id,
+        "activity_id": activity_id,
+        "activity_name": activity_name,
+    }
+    if error is not None:
+        data |= {"error_type": type(error).__name__, "error_message": str(error)}
+    return dump(data)
+
+
+def workflow_failed(error: BaseException, stack_trace: str) -> str:
+    return dump(
+        {
+            "error_type": type(error).__name__,
+            "error_message": str(error),
+            "stack_trace": stack_trace,
+        }
+    )
+
+
+def workflow_cancelled(reason: str) -> str:
+    return dump({"reason": reason})
+
+
+# ------------------------------------------------------------------------- readers
+
+
+def event_payload(record: HistoryRecord) -> Any:
+    """The JSON value of a row (binary rows come back as bytes; empty text as ``None``)."""
+    if record.data_type == "binary":
+        return record.event_data_binary
+    if not record.event_data:
+        return None
+    return json.loads(record.event_data)
+
+
+def read_step(record: HistoryRecord) -> StepOutcome:
+    """How a recorded activity or timer step replays, whichever runtime wrote it."""
+    data = event_payload(record)
+    if record.event_type in (ACTIVITY_FAILED, MESSAGE_TIMEOUT):
+        if isinstance(data, dict):
+            return StepOutcome(
+                "error",
+                data.get("activity_name"),
+                error_type=str(data.get("error_type") or "Error"),
+                error_message=str(data.get("error_message") or data.get("error") or ""),
+                terminal=bool(data.get("terminal")),
+                attempts=int(data.get("attempts") or 0),
+            )
+        # Go records a failure as a bare JSON string.
+        return StepOutcome("error", error_type="Error", error_message=str(data or ""))
+    if isinstance(data, dict) and "activity_name" in data and "result" in data:
+        return StepOutcome("result", data["activity_name"], result=data["result"])
+    if record.event_type == TIMER_EXPIRED and isinstance(data, dict):
+        return StepOutcome("result", result=data.get("result"))
+    # Go writes an activity's result raw, without a wrapper.
+    return StepOutcome("result", result=data)
+
+
+def failure_of(record: HistoryRecord) -> tuple[str, str]:
+    """``(error_type, error_message)`` of a ``WorkflowFailed`` row in either peer's shape."""
+    data = event_payload(record)
+    if isinstance(data, dict):
+        return (
+            str(data.get("error_type") or "Error"),
+            str(data.get("error_message") or data.get("error") or ""),
+        )
+    return "Error", str(data or "")
+
+
+def cancel_reason(record: HistoryRecord) -> str:
+    """The reason stored in a ``WorkflowCancelled`` row (empty when none was given)."""
+    data = event_payload(record)
+    return str(data.get("reason") or "") if isinstance(data, dict) else ""
+
+
+def dump(value: Any) -> str:
+    """Compact JSON text, UTF-8 kept: how every record is written."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
