@@ -27,9 +27,14 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 
 
+def _run_id() -> str:
+    # The controller's pid, inherited by xdist workers: tells whose databases these are.
+    return os.environ.setdefault("ROMANCY_TEST_RUN_PID", str(os.getpid()))
+
+
 def new_database_name(purpose: str = "db") -> str:
-    """A name no other test (or earlier run) uses."""
-    return f"{PREFIX}{_worker()}_{purpose}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    """A name no other test (or earlier run) uses: ``rt_<run pid>_<worker>_…``."""
+    return f"{PREFIX}{_run_id()}_{_worker()}_{purpose}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
 
 
 def create_database(backend: str, server_url: str | None, tmp: Path, purpose: str = "db") -> str:
@@ -54,13 +59,15 @@ def drop_database(backend: str, server_url: str | None, url: str) -> None:
 
 
 def drop_stale_databases(backend: str, server_url: str) -> None:
-    """Remove databases left behind by interrupted earlier runs."""
+    """Remove databases left behind by interrupted runs (never those of a live run)."""
     query = (
         "SELECT datname FROM pg_database WHERE datname LIKE 'rt\\_%'"
         if backend == "postgresql"
         else "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'rt\\_%'"
     )
     for (name,) in _admin(backend, server_url, query):
+        if _owner_alive(name):
+            continue
         force = " WITH (FORCE)" if backend == "postgresql" else ""
         _admin(backend, server_url, f"DROP DATABASE IF EXISTS {name}{force}")
 
@@ -111,3 +118,16 @@ def _admin(backend: str, server_url: str, sql: str) -> list[tuple[object, ...]]:
             return list(cur.fetchall())
     finally:
         conn.close()
+
+
+def _owner_alive(name: str) -> bool:
+    pid = name[len(PREFIX) :].split("_", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -6,6 +6,7 @@ Fixtures:
   be had fails the test with the reason (never a silent skip).
 * ``make_database`` — factory for brand-new empty databases, dropped after the test.
 * ``storage`` — an open :class:`~romancy.storage.Storage` on a migrated, emptied database.
+* ``app`` — a started :class:`~romancy.App` on that database, with fast background loops.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from romancy import App
 from romancy.storage import Storage, parse_database_url
 
 from .databases import (
@@ -121,3 +123,32 @@ async def storage(backend: Backend, tmp_path: Path) -> AsyncIterator[Storage]:
         yield store
     finally:
         await store.close()
+
+
+#: Intervals short enough for tests to observe background behaviour quickly.
+FAST_OPTIONS: dict[str, object] = {
+    "timer_check_interval": 0.5,
+    "workflow_resumption_interval": 0.1,
+    "leader_heartbeat_interval": 0.5,
+    "stale_lock_interval": 0.5,
+    "recur_check_interval": 0.5,
+    "shutdown_timeout": 5.0,
+    "stale_lock_timeout": 9.0,  # leases renewed every 3 s
+}
+
+
+@pytest.fixture
+def app_options() -> dict[str, object]:
+    """Options for the ``app`` fixture; override the fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+async def app(storage: Storage, app_options: dict[str, object]) -> AsyncIterator[App]:
+    """A started App on the test database (migrated and emptied), with fast loops."""
+    instance = App(database=storage.url.original, **{**FAST_OPTIONS, **app_options})
+    await instance.start()
+    try:
+        yield instance
+    finally:
+        await instance.shutdown()

@@ -1,0 +1,112 @@
+"""Several workers on one database: leases, recovery, hand-over, foreign instances."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import romancy
+from romancy import App, WorkflowContext
+from romancy.storage import NewInstance, Storage
+
+from ..storage.helpers import expire_instance_lock
+from .helpers import eventually, history_ids
+
+started: set[str] = set()
+
+
+@romancy.activity
+async def wk_long(ctx: WorkflowContext, seconds: float) -> str:
+    started.add(ctx.instance_id)
+    await asyncio.sleep(seconds)
+    return "slept"
+
+
+@romancy.workflow
+async def wk_flow(ctx: WorkflowContext, seconds: float) -> str:
+    return await wk_long(ctx, seconds)
+
+
+def _instance(
+    workflow: str, *, framework: str = "romancy-py", locked_by: str | None = None
+) -> NewInstance:
+    return NewInstance(
+        instance_id=str(uuid.uuid4()),
+        workflow_name=workflow,
+        source_hash="h",
+        source_code="",
+        owner_service="s",
+        framework=framework,
+        input_data="0.01",
+        locked_by=locked_by,
+    )
+
+
+async def test_lease_is_renewed_while_a_long_activity_runs(app: App) -> None:
+    instance_id = await app.start_workflow(wk_flow, 7.0)  # lease 9 s, renewed every 3 s
+    await eventually(lambda: instance_id in started)
+    first = (await app.get_instance(instance_id)).lock_expires_at
+    await asyncio.sleep(4)
+    second = (await app.get_instance(instance_id)).lock_expires_at
+    assert first is not None and second is not None and second > first
+    assert await app.wait_for_result(instance_id, timeout=20) == "slept"
+
+
+async def test_expired_lock_of_a_dead_worker_is_recovered(app: App, storage: Storage) -> None:
+    orphan = _instance("wk_flow", locked_by="crashed-worker")
+    await storage.create_instance(orphan)
+    await expire_instance_lock(storage, orphan.instance_id)
+    assert await app.wait_for_result(orphan.instance_id, timeout=30) == "slept"
+    assert await history_ids(app, orphan.instance_id) == ["wk_long:1"]
+
+
+async def test_unregistered_and_foreign_instances_are_left_alone(
+    app: App, storage: Storage
+) -> None:
+    unknown = _instance("not_defined_here")
+    edda_owned = _instance("wk_flow", framework="python")
+    for instance in (unknown, edda_owned):
+        await storage.create_instance(instance)
+    app.engine.resume_wakeup.set()
+    await asyncio.sleep(1.5)
+    for instance in (unknown, edda_owned):
+        row = await app.get_instance(instance.instance_id)
+        assert (row.status, row.locked_by) == ("running", None)
+        assert await history_ids(app, instance.instance_id) == []
+
+
+async def test_shutdown_hands_running_work_to_another_worker(app: App, storage: Storage) -> None:
+    leaving = App(database=storage.url.original, shutdown_timeout=0.2, worker_id="leaving")
+    await leaving.start()
+    instance_id = await leaving.start_workflow(wk_flow, 2.0)
+    await eventually(lambda: instance_id in started)
+    await leaving.shutdown()
+    row = await app.get_instance(instance_id)
+    assert (row.status, row.locked_by) == ("running", None)
+    assert await app.wait_for_result(instance_id, timeout=30) == "slept"
+    assert (await app.get_instance(instance_id)).status == "completed"
+
+
+async def test_one_leader_among_workers(app: App, storage: Storage) -> None:
+    others = [App(database=storage.url.original, leader_heartbeat_interval=0.3) for _ in range(2)]
+    for other in others:
+        await other.start()
+    try:
+        await asyncio.sleep(1.0)
+        assert [app.is_leader, *(o.is_leader for o in others)].count(True) == 1
+        holder = await storage.system_lock("romancy_py_leader")
+        assert holder is not None and holder.lock_expires_at is not None
+        assert holder.lock_expires_at > datetime.now(UTC)
+    finally:
+        for other in others:
+            await other.shutdown()
+
+
+async def test_a_second_start_is_refused(app: App) -> None:
+    try:
+        await app.start()
+    except romancy.RomancyError as error:
+        assert "already running" in str(error)
+    else:
+        raise AssertionError("start() twice must fail")
