@@ -102,8 +102,8 @@ class Storage:
         dialect = dialect_for(db.dialect)
         storage = cls(db, dialect.create_engine(db, pool_size=pool_size), dialect)
         try:
-            async with storage._engine.connect() as conn:
-                await conn.execute(select(literal(1)))
+            async with storage.transaction(read_only=True) as tx:
+                await tx.connection.execute(select(literal(1)))
         except (DBAPIError, OSError) as exc:
             await storage.close()
             reason = getattr(exc, "orig", None) or exc

@@ -1,0 +1,79 @@
+"""A worker process for the multi-process tests.
+
+    python -m tests.acceptance.programs.worker --db URL [--start N] [--steps N]
+        [--worker-id ID] [--lease S] [--run-for S]
+
+Defines the test workflows, starts an App (migrating the database), optionally starts
+``--start`` instances of ``mp_steps`` (printing each id), then serves until killed or
+until ``--run-for`` seconds have passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from sqlalchemy import text
+
+import romancy
+from romancy import WorkflowContext
+
+SIDE_EFFECTS = "CREATE TABLE IF NOT EXISTS mp_side_effects (instance_id VARCHAR(64), step INT)"
+
+
+@romancy.activity
+async def mp_step(ctx: WorkflowContext, step: int, pause: float) -> int:
+    # The side effect commits in the step's own transaction: it exists once per step
+    # exactly when the step's history row does.
+    await ctx.session.execute(
+        text("INSERT INTO mp_side_effects (instance_id, step) VALUES (:i, :s)"),
+        {"i": ctx.instance_id, "s": step},
+    )
+    await asyncio.sleep(pause)
+    return step * step
+
+
+@romancy.workflow
+async def mp_steps(ctx: WorkflowContext, spec: dict[str, float]) -> int:
+    total = 0
+    for step in range(int(spec["steps"])):
+        total += await mp_step(ctx, step, spec["pause"])
+        if spec.get("sleep_at") == step:
+            await romancy.sleep(ctx, spec.get("sleep", 1.0))
+    return total
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--pause", type=float, default=0.1)
+    parser.add_argument("--worker-id")
+    parser.add_argument("--lease", type=float, default=4.0)
+    parser.add_argument("--run-for", type=float, default=3600.0)
+    args = parser.parse_args()
+    options: dict[str, object] = {
+        "stale_lock_timeout": args.lease,
+        "stale_lock_interval": 0.5,
+        "timer_check_interval": 0.5,
+        "workflow_resumption_interval": 0.2,
+        "leader_heartbeat_interval": 0.5,
+        "leader_lease_duration": 3.0,
+    }
+    if args.worker_id:
+        options["worker_id"] = args.worker_id
+    async with romancy.App(database=args.db, **options) as app:
+        async with app.storage.transaction() as tx:
+            await tx.connection.execute(text(SIDE_EFFECTS))
+        for _ in range(args.start):
+            spec = {"steps": args.steps, "pause": args.pause}
+            print(await app.start_workflow(mp_steps, spec), flush=True)
+        print("ready", flush=True)
+        await asyncio.sleep(args.run_for)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
