@@ -36,7 +36,7 @@ from romancy.errors import (
 )
 from romancy.retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from romancy.serialization import from_json, to_json, type_hints
-from romancy.storage import HistoryRecord
+from romancy.storage import HistoryRecord, Transaction
 from romancy.wire import history as wire
 
 if TYPE_CHECKING:
@@ -326,23 +326,30 @@ class _Step:
             if self.activity.has_compensation
             else None
         )
-        try:
-            async with session.commit_scope() as tx:
-                await storage.append_history(
+
+        async def write(tx: Transaction | None) -> None:
+            await storage.append_history(
+                ctx.instance_id,
+                self.activity_id,
+                wire.ACTIVITY_COMPLETED,
+                wire.activity_completed(self.activity.name, encoded),
+                tx=tx,
+            )
+            if compensation is not None:
+                await storage.add_compensation(
                     ctx.instance_id,
                     self.activity_id,
-                    wire.ACTIVITY_COMPLETED,
-                    wire.activity_completed(self.activity.name, encoded),
+                    self.activity.name,
+                    wire.dump(compensation),
                     tx=tx,
                 )
-                if compensation is not None:
-                    await storage.add_compensation(
-                        ctx.instance_id,
-                        self.activity_id,
-                        self.activity.name,
-                        wire.dump(compensation),
-                        tx=tx,
-                    )
+
+        try:
+            if session.started or compensation is not None:
+                async with session.commit_scope() as tx:
+                    await write(tx)
+            else:
+                await write(None)  # one statement: no transaction needed
         except IntegrityError as exc:
             if storage.dialect.is_unique_violation(exc):
                 raise LostOwnership(self.activity_id) from exc

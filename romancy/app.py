@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from romancy.config import AppConfig
 from romancy.engine.background import BackgroundLoops
 from romancy.engine.engine import Engine
+from romancy.engine.run import Outcome
 from romancy.errors import (
     RomancyError,
     WorkflowCancelledError,
@@ -191,39 +192,34 @@ class App:
         options.setdefault("framework", self.config.framework)
         return await self.storage.list_instances(InstanceQuery(**options))
 
-    async def _result(self, instance: InstanceRecord) -> WorkflowResult[Any]:
+    async def _result(self, instance: InstanceRecord | Outcome) -> WorkflowResult[Any]:
         workflow = self._engine.workflows.get(instance.workflow_name)
-        status = instance.status
+        status, instance_id = instance.status, instance.instance_id
         if status == "completed":
             hint = workflow.output_hint if workflow else None
             output = from_json(loads(instance.output_data), hint, what="workflow output")
-            return WorkflowResult(instance.instance_id, status, output)
+            return WorkflowResult(instance_id, status, output)
         if status == "failed":
-            error_type, message = await self._failure(instance)
+            error_type, message = await self._failure(instance_id, instance.output_data)
             return WorkflowResult(
-                instance.instance_id,
-                status,
-                error=WorkflowFailedError(instance.instance_id, error_type, message),
+                instance_id, status, error=WorkflowFailedError(instance_id, error_type, message)
             )
         if status == "cancelled":
+            reason = await self._cancel_reason(instance_id)
             return WorkflowResult(
-                instance.instance_id,
-                status,
-                error=WorkflowCancelledError(
-                    instance.instance_id, await self._cancel_reason(instance)
-                ),
+                instance_id, status, error=WorkflowCancelledError(instance_id, reason)
             )
-        return WorkflowResult(instance.instance_id, status)
+        return WorkflowResult(instance_id, status)
 
-    async def _failure(self, instance: InstanceRecord) -> tuple[str, str]:
-        for record in await self.storage.load_history(instance.instance_id):
+    async def _failure(self, instance_id: str, output_data: str | None) -> tuple[str, str]:
+        for record in await self.storage.load_history(instance_id):
             if record.event_type == wire.WORKFLOW_FAILED:
                 return wire.failure_of(record)
-        data = loads(instance.output_data) if instance.output_data else {}
+        data = loads(output_data) if output_data else {}
         return str(data.get("error_type", "Error")), str(data.get("error_message", ""))
 
-    async def _cancel_reason(self, instance: InstanceRecord) -> str:
-        for record in await self.storage.load_history(instance.instance_id):
+    async def _cancel_reason(self, instance_id: str) -> str:
+        for record in await self.storage.load_history(instance_id):
             if record.activity_id == wire.WORKFLOW_CANCELLED_ID:
                 return wire.cancel_reason(record)
         return ""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from romancy import hooks as h
-from romancy.engine.run import ACTIVE_STATUSES, TERMINAL_STATUSES, WorkflowRun
+from romancy.engine.run import ACTIVE_STATUSES, TERMINAL_STATUSES, Outcome, WorkflowRun
 from romancy.errors import (
     DatabaseUnavailableError,
     WorkflowNotCancellableError,
@@ -22,7 +22,7 @@ from romancy.errors import (
     WorkflowNotRegisteredError,
 )
 from romancy.serialization import dumps, loads, to_json
-from romancy.storage import InstanceRecord, NewInstance, Storage, TimerRecord
+from romancy.storage import NewInstance, Storage, TimerRecord
 from romancy.wire import history as wire
 from romancy.workflow import Workflow
 
@@ -36,6 +36,7 @@ log = logging.getLogger("romancy.engine")
 class _Running:
     run: WorkflowRun
     task: asyncio.Task[None]
+    outcome: Outcome | None = None
 
 
 class Engine:
@@ -47,7 +48,7 @@ class Engine:
         self.worker_id = app.config.worker_id
         self.workflows: dict[str, Workflow[Any, Any]] = {}
         self._runs: dict[str, _Running] = {}
-        self._waiters: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, asyncio.Future[Outcome | None]] = {}
         self._retries: dict[str, asyncio.Task[None]] = {}
         self._resume_slots = asyncio.Semaphore(self.config.max_concurrent_resumptions)
         #: Set when there may be work for the resumption loop.
@@ -164,35 +165,56 @@ class Engine:
 
     # ------------------------------------------------------------------ endings
 
-    def finished(self, instance_id: str) -> None:
-        """A local run reached a terminal state: wake anyone waiting for it."""
-        waiter = self._waiters.pop(instance_id, None)
-        if waiter is not None:
-            waiter.set()
+    def finished(self, outcome: Outcome) -> None:
+        """A local run ended: hand its outcome to whoever waits, without a database read."""
+        running = self._runs.get(outcome.instance_id)
+        if running is not None:
+            running.outcome = outcome
+        waiter = self._waiters.pop(outcome.instance_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
 
-    async def wait(self, instance_id: str, timeout: float | None) -> InstanceRecord:
-        """The instance once it is completed, failed or cancelled."""
+    async def wait(self, instance_id: str, timeout: float | None) -> Outcome:
+        """The instance's outcome once it is completed, failed or cancelled."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         poll = 0.05
         while True:
+            remaining = None if deadline is None else deadline - loop.time()
+            running = self._runs.get(instance_id)
+            if running is not None:
+                if running.outcome is not None:
+                    return running.outcome
+                # Runs here: no polling; woken with the outcome, or with None when the
+                # run stops short of an ending (it suspended or was handed back).
+                waiter = self._waiters.setdefault(instance_id, loop.create_future())
+                try:
+                    outcome = await asyncio.wait_for(asyncio.shield(waiter), remaining)
+                except TimeoutError:
+                    raise self._timed_out(instance_id, timeout, "running") from None
+                if outcome is not None:
+                    return outcome
+                continue
             instance = await self.storage.get_instance(instance_id)
             if instance is None:
                 raise WorkflowNotFoundError(instance_id)
             if instance.status in TERMINAL_STATUSES:
-                return instance
-            waiter = self._waiters.setdefault(instance_id, asyncio.Event())
-            remaining = None if deadline is None else deadline - loop.time()
+                return Outcome.of(instance)
             if remaining is not None and remaining <= 0:
-                raise TimeoutError(
-                    f"workflow instance {instance_id} did not finish within {timeout:g} s "
-                    f"(status {instance.status})"
-                )
-            wait_for = poll if remaining is None else min(poll, remaining)
+                raise self._timed_out(instance_id, timeout, instance.status)
+            waiter = self._waiters.setdefault(instance_id, loop.create_future())
             try:
-                await asyncio.wait_for(waiter.wait(), wait_for)
+                await asyncio.wait_for(
+                    asyncio.shield(waiter), poll if remaining is None else min(poll, remaining)
+                )
             except TimeoutError:
                 poll = min(poll * 2, 1.0)
+
+    @staticmethod
+    def _timed_out(instance_id: str, timeout: float | None, status: str) -> TimeoutError:
+        return TimeoutError(
+            f"workflow instance {instance_id} did not finish within {timeout:g} s (status {status})"
+        )
 
     # ------------------------------------------------------------------ cancelling
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from romancy.engine.signals import (
     TimerSuspend,
 )
 from romancy.serialization import dumps, from_json, to_json
-from romancy.storage import HistoryRecord, Transaction
+from romancy.storage import HistoryRecord, InstanceRecord, Transaction
 from romancy.wire import history as wire
 from romancy.workflow import Workflow
 
@@ -47,6 +48,22 @@ ACTIVE_STATUSES = (
     "recurred",
 )
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an instance ended, as a waiter needs it."""
+
+    instance_id: str
+    workflow_name: str
+    status: str
+    output_data: str | None
+
+    @classmethod
+    def of(cls, instance: InstanceRecord) -> Outcome:
+        return cls(
+            instance.instance_id, instance.workflow_name, instance.status, instance.output_data
+        )
 
 
 class WorkflowRun:
@@ -168,12 +185,12 @@ class WorkflowRun:
         if not done:
             await self._lost_or_cancelled()
             return
+        self._ended("completed", dumps(encoded))
         await h.call_hook(
             self.app.hooks,
             "on_workflow_complete",
             h.WorkflowCompleteInfo(self.instance_id, wf.name, result, self._elapsed()),
         )
-        self.engine.finished(self.instance_id)
 
     async def _fail(self, error: Exception) -> None:
         storage = self.engine.storage
@@ -199,12 +216,12 @@ class WorkflowRun:
         if not done:
             await self._lost_or_cancelled()
             return
+        self._ended("failed", dumps(output))
         await h.call_hook(
             self.app.hooks,
             "on_workflow_failed",
             h.WorkflowFailedInfo(self.instance_id, self.workflow.name, error, self._elapsed()),
         )
-        self.engine.finished(self.instance_id)
 
     async def _cancel(self) -> None:
         """Cancelled while running here: record why, compensate, end ``cancelled``."""
@@ -232,6 +249,7 @@ class WorkflowRun:
             done = await self._end(tx, status, output, from_status=(*ACTIVE_STATUSES, "cancelled"))
         if not done:
             raise LostOwnership("while finishing compensations")
+        self._ended(status, output)
         if cancelled is not None:
             reason = wire.cancel_reason(cancelled)
             await h.call_hook(
@@ -241,7 +259,6 @@ class WorkflowRun:
                     self.instance_id, self.workflow.name, reason, self._elapsed()
                 ),
             )
-        self.engine.finished(self.instance_id)
 
     async def _suspend(self, signal: SuspendSignal) -> None:
         storage, engine = self.engine.storage, self.engine
@@ -341,6 +358,9 @@ class WorkflowRun:
             await self._finish_compensating()
             return
         raise LostOwnership("the instance changed under this run")
+
+    def _ended(self, status: str, output: str) -> None:
+        self.engine.finished(Outcome(self.instance_id, self.workflow.name, status, output))
 
     def _elapsed(self) -> timedelta:
         return timedelta(seconds=time.monotonic() - self.started)

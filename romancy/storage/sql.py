@@ -9,7 +9,7 @@ without one, the method runs in a short transaction of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +17,11 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
+    Integer,
     Table,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -69,6 +72,17 @@ _comps = workflow_compensations
 
 _UNSET: Any = object()
 
+#: Columns ``create_instance`` fills from its argument of the same names.
+_CREATE_COLUMNS = (
+    "instance_id",
+    "workflow_name",
+    "source_hash",
+    "owner_service",
+    "framework",
+    "input_data",
+    "continued_from",
+)
+
 
 class Transaction:
     """An open database transaction, passed as ``tx=`` to join storage calls to it."""
@@ -83,15 +97,30 @@ class Transaction:
 class Storage:
     """Workflow storage on SQLite, PostgreSQL or MySQL/MariaDB."""
 
-    def __init__(self, db: DatabaseURL, engine: AsyncEngine, dialect: Dialect) -> None:
+    def __init__(self, db: DatabaseURL, dialect: Dialect, *, pool_size: int) -> None:
         self.url = db
         self.dialect = dialect
+        memory = db.sqlite_path == MEMORY
         # Inserts report their rowcount too (insert-or-ignore tells "was it new?" by it).
-        self._engine = engine.execution_options(preserve_rowcount=True)
+        self._engine = dialect.create_engine(db, pool_size=pool_size).execution_options(
+            preserve_rowcount=True
+        )
+        # Single statements outside a caller's transaction run on autocommit connections
+        # (one round trip each). An in-memory SQLite database has only one connection.
+        self._auto: AsyncEngine | None = (
+            None
+            if memory
+            else dialect.create_engine(db, pool_size=pool_size, autocommit=True).execution_options(
+                preserve_rowcount=True
+            )
+        )
         serialize = dialect.serialize_writes
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if serialize else None
         # An in-memory SQLite database is a single shared connection: serialise reads too.
-        self._read_lock = self._write_lock if db.sqlite_path == MEMORY else None
+        self._read_lock = self._write_lock if memory else None
+        # Definition rows never go away: each (name, hash) is written once per process.
+        self._known_definitions: set[tuple[str, str]] = set()
+        self._statements: dict[Hashable, Executable] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -100,7 +129,7 @@ class Storage:
         """Connect to ``url`` (any accepted spelling) and check the database answers."""
         db = url if isinstance(url, DatabaseURL) else parse_database_url(url)
         dialect = dialect_for(db.dialect)
-        storage = cls(db, dialect.create_engine(db, pool_size=pool_size), dialect)
+        storage = cls(db, dialect, pool_size=pool_size)
         try:
             async with storage.transaction(read_only=True) as tx:
                 await tx.connection.execute(select(literal(1)))
@@ -112,9 +141,19 @@ class Storage:
             ) from None
         return storage
 
+    def _cached(self, key: Hashable, build: Callable[[], Executable]) -> Executable:
+        """A statement built once and reused: a hot path then skips SQLAlchemy's
+        statement construction and cache-key work, and runs with bound parameters."""
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build()
+        return statement
+
     async def close(self) -> None:
         """Close every pooled connection."""
         await self._engine.dispose()
+        if self._auto is not None:
+            await self._auto.dispose()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -145,13 +184,23 @@ class Storage:
 
     @asynccontextmanager
     async def _use(
-        self, tx: Transaction | None, *, read_only: bool = False
+        self, tx: Transaction | None, *, read_only: bool = False, atomic: bool = False
     ) -> AsyncIterator[AsyncConnection]:
+        """The connection a storage call runs on.
+
+        The caller's transaction when given; else a transaction of our own when the call
+        runs several statements that must commit together (``atomic``); else an
+        autocommit connection, for one statement.
+        """
         if tx is not None:
             yield tx.connection
-        else:
+        elif atomic or self._auto is None:
             async with self.transaction(read_only=read_only) as own:
                 yield own.connection
+        else:
+            lock = self._read_lock if read_only else self._write_lock
+            async with lock or nullcontext(), self._auto.connect() as conn:
+                yield conn
 
     # ------------------------------------------------------- definitions, instances
 
@@ -177,48 +226,51 @@ class Storage:
         Raises :class:`~romancy.errors.WorkflowAlreadyExistsError` when the id is taken;
         nothing is written then.
         """
-        d = self.dialect
-        values: dict[str, Any] = {
-            "instance_id": new.instance_id,
-            "workflow_name": new.workflow_name,
-            "source_hash": new.source_hash,
-            "owner_service": new.owner_service,
-            "framework": new.framework,
-            "status": "running",
-            "input_data": new.input_data,
-            "continued_from": new.continued_from,
-            "started_at": d.now(),
-            "updated_at": d.now(),
-        }
-        if new.locked_by is not None:
-            values |= {
-                "locked_by": new.locked_by,
-                "locked_at": d.now(),
-                "lock_expires_at": d.now_plus(new.lock_seconds),
-            }
+        locked = new.locked_by is not None
+
+        def build() -> Executable:
+            d = self.dialect
+            values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in _CREATE_COLUMNS}
+            values |= {"status": "running", "started_at": d.now(), "updated_at": d.now()}
+            if locked:
+                values |= {
+                    "locked_by": bindparam("p_locked_by"),
+                    "locked_at": d.now(),
+                    "lock_expires_at": d.now_plus(bindparam("lock_seconds", type_=Integer)),
+                }
+            return insert(_instances).values(values)
+
+        parameters: dict[str, Any] = {f"p_{name}": getattr(new, name) for name in _CREATE_COLUMNS}
+        if locked:
+            parameters |= {"p_locked_by": new.locked_by, "lock_seconds": _whole(new.lock_seconds)}
+        definition = (new.workflow_name, new.source_hash)
+        known = definition in self._known_definitions
         try:
-            async with self._use(tx) as conn:
-                await self.ensure_definition(
-                    new.workflow_name, new.source_hash, new.source_code, tx=Transaction(conn)
-                )
-                await conn.execute(insert(_instances).values(values))
+            async with self._use(tx, atomic=not known) as conn:
+                if not known:
+                    await self.ensure_definition(
+                        new.workflow_name, new.source_hash, new.source_code, tx=Transaction(conn)
+                    )
+                await conn.execute(self._cached(("create", locked), build), parameters)
         except IntegrityError as exc:
-            if d.is_unique_violation(exc):
+            if self.dialect.is_unique_violation(exc):
                 raise WorkflowAlreadyExistsError(
                     f"a workflow instance with id {new.instance_id!r} already exists"
                 ) from None
             raise
+        if tx is None:  # committed: the definition row exists from now on
+            self._known_definitions.add(definition)
 
     async def get_instance(
         self, instance_id: str, *, tx: Transaction | None = None
     ) -> InstanceRecord | None:
         """The instance with this id, or ``None``."""
+        statement = self._cached(
+            "get",
+            lambda: select(_instances).where(_instances.c.instance_id == bindparam("instance_id")),
+        )
         async with self._use(tx, read_only=True) as conn:
-            row = (
-                await conn.execute(
-                    select(_instances).where(_instances.c.instance_id == instance_id)
-                )
-            ).first()
+            row = (await conn.execute(statement, {"instance_id": instance_id})).first()
         return InstanceRecord(*row) if row is not None else None
 
     async def update_instance(
@@ -240,7 +292,7 @@ class Storage:
         compare-and-set); ``release_lock`` clears the three lock columns in the same
         statement.
         """
-        values: dict[str, Any] = {"updated_at": self.dialect.now()}
+        parameters: dict[str, Any] = {"p_instance_id": instance_id}
         for column, value in (
             ("status", status),
             ("output_data", output_data),
@@ -248,16 +300,30 @@ class Storage:
             ("current_activity_id", current_activity_id),
         ):
             if value is not _UNSET:
-                values[column] = value
-        if release_lock:
-            values |= {"locked_by": None, "locked_at": None, "lock_expires_at": None}
-        conditions = [_instances.c.instance_id == instance_id]
+                parameters[f"set_{column}"] = value
         if only_if_status is not None:
-            conditions.append(_instances.c.status.in_(list(only_if_status)))
+            parameters["only_if_status"] = list(only_if_status)
         if only_if_locked_by is not None:
-            conditions.append(_instances.c.locked_by == only_if_locked_by)
+            parameters["only_if_locked_by"] = only_if_locked_by
+        shape = (tuple(parameters), release_lock)
+
+        def build() -> Executable:
+            c = _instances.c
+            values: dict[str, Any] = {
+                name[4:]: bindparam(name) for name in parameters if name.startswith("set_")
+            }
+            values["updated_at"] = self.dialect.now()
+            if release_lock:
+                values |= {"locked_by": None, "locked_at": None, "lock_expires_at": None}
+            conditions = [c.instance_id == bindparam("p_instance_id")]
+            if "only_if_status" in parameters:
+                conditions.append(c.status.in_(bindparam("only_if_status", expanding=True)))
+            if "only_if_locked_by" in parameters:
+                conditions.append(c.locked_by == bindparam("only_if_locked_by"))
+            return update(_instances).where(*conditions).values(values)
+
         async with self._use(tx) as conn:
-            result = await conn.execute(update(_instances).where(*conditions).values(values))
+            result = await conn.execute(self._cached(("update", shape), build), parameters)
         return result.rowcount > 0
 
     async def find_resumable(
@@ -367,27 +433,35 @@ class Storage:
         nobody holds it, when it is ours, or when its lease has expired. An Edda row's own
         ``lock_timeout_seconds`` wins over ``lease_seconds``.
         """
-        d, c = self.dialect, _instances.c
-        lease = _coalesce_lease(c.lock_timeout_seconds, lease_seconds)
-        query = (
-            update(_instances)
-            .where(
-                c.instance_id == instance_id,
-                or_(
-                    c.locked_by.is_(None),
-                    c.locked_by == worker_id,
-                    and_(c.lock_expires_at.is_not(None), d.is_past(c.lock_expires_at)),
-                ),
+
+        def build() -> Executable:
+            d, c = self.dialect, _instances.c
+            worker: Any = bindparam("worker_id")
+            return (
+                update(_instances)
+                .where(
+                    c.instance_id == bindparam("p_instance_id"),
+                    or_(
+                        c.locked_by.is_(None),
+                        c.locked_by == worker,
+                        and_(c.lock_expires_at.is_not(None), d.is_past(c.lock_expires_at)),
+                    ),
+                )
+                .values(
+                    locked_by=worker,
+                    locked_at=d.now(),
+                    lock_expires_at=d.now_plus(_row_lease(c.lock_timeout_seconds)),
+                    updated_at=d.now(),
+                )
             )
-            .values(
-                locked_by=worker_id,
-                locked_at=d.now(),
-                lock_expires_at=d.now_plus(lease),
-                updated_at=d.now(),
-            )
-        )
+
+        parameters = {
+            "p_instance_id": instance_id,
+            "worker_id": worker_id,
+            "lease": _whole(lease_seconds),
+        }
         async with self._use(tx) as conn:
-            return (await conn.execute(query)).rowcount > 0
+            return (await conn.execute(self._cached("lock", build), parameters)).rowcount > 0
 
     async def renew_instance_locks(
         self, worker_id: str, instance_ids: list[str], lease_seconds: float
@@ -420,16 +494,25 @@ class Storage:
         self, instance_id: str, worker_id: str, *, tx: Transaction | None = None
     ) -> bool:
         """Release our lock; ``False`` when it was not ours."""
-        c = _instances.c
-        query = (
-            update(_instances)
-            .where(c.instance_id == instance_id, c.locked_by == worker_id)
-            .values(
-                locked_by=None, locked_at=None, lock_expires_at=None, updated_at=self.dialect.now()
+
+        def build() -> Executable:
+            c = _instances.c
+            return (
+                update(_instances)
+                .where(
+                    c.instance_id == bindparam("p_instance_id"), c.locked_by == bindparam("worker")
+                )
+                .values(
+                    locked_by=None,
+                    locked_at=None,
+                    lock_expires_at=None,
+                    updated_at=self.dialect.now(),
+                )
             )
-        )
+
+        parameters = {"p_instance_id": instance_id, "worker": worker_id}
         async with self._use(tx) as conn:
-            return (await conn.execute(query)).rowcount > 0
+            return (await conn.execute(self._cached("unlock", build), parameters)).rowcount > 0
 
     async def instance_lock(self, instance_id: str) -> LockHolder | None:
         """Who holds an instance's lock (``None`` when the instance does not exist)."""
@@ -544,21 +627,36 @@ class Storage:
         :class:`~sqlalchemy.exc.IntegrityError`, or returns ``False`` with
         ``ignore_duplicate``.
         """
+
+        def build() -> Executable:
+            statement = (
+                self.dialect.insert_ignore(_history) if ignore_duplicate else insert(_history)
+            )
+            names = (
+                "instance_id",
+                "activity_id",
+                "event_type",
+                "data_type",
+                "event_data",
+                "event_data_binary",
+            )
+            return statement.values(
+                {name: bindparam(f"p_{name}") for name in names}
+                | {"created_at": self.dialect.now()}
+            )
+
         binary = isinstance(data, bytes)
-        values = {
-            "instance_id": instance_id,
-            "activity_id": activity_id,
-            "event_type": event_type,
-            "data_type": "binary" if binary else "json",
-            "event_data": None if binary else data,
-            "event_data_binary": data if binary else None,
-            "created_at": self.dialect.now(),
+        parameters = {
+            "p_instance_id": instance_id,
+            "p_activity_id": activity_id,
+            "p_event_type": event_type,
+            "p_data_type": "binary" if binary else "json",
+            "p_event_data": None if binary else data,
+            "p_event_data_binary": data if binary else None,
         }
-        statement = (
-            self.dialect.insert_ignore(_history) if ignore_duplicate else insert(_history)
-        ).values(values)
+        statement = self._cached(("append", ignore_duplicate), build)
         async with self._use(tx) as conn:
-            return (await conn.execute(statement)).rowcount > 0
+            return (await conn.execute(statement, parameters)).rowcount > 0
 
     async def load_history(
         self,
@@ -569,15 +667,22 @@ class Storage:
         tx: Transaction | None = None,
     ) -> list[HistoryRecord]:
         """History rows of an instance in write order (by id), optionally paged."""
-        query = (
-            select(_history)
-            .where(_history.c.instance_id == instance_id, _history.c.id > after_id)
-            .order_by(_history.c.id)
-        )
+
+        def build() -> Executable:
+            h = _history.c
+            query = (
+                select(_history)
+                .where(h.instance_id == bindparam("instance_id"), h.id > bindparam("after_id"))
+                .order_by(h.id)
+            )
+            return query.limit(bindparam("limit")) if limit is not None else query
+
+        parameters: dict[str, Any] = {"instance_id": instance_id, "after_id": after_id}
         if limit is not None:
-            query = query.limit(limit)
+            parameters["limit"] = limit
+        statement = self._cached(("history", limit is not None), build)
         async with self._use(tx, read_only=True) as conn:
-            return [HistoryRecord(*row) for row in await conn.execute(query)]
+            return [HistoryRecord(*row) for row in await conn.execute(statement, parameters)]
 
     async def archive_history(self, instance_id: str, *, tx: Transaction | None = None) -> int:
         """Move an instance's history to ``workflow_history_archive``; returns the row count."""
@@ -606,7 +711,7 @@ class Storage:
             .where(h.instance_id == instance_id)
             .order_by(h.id),
         )
-        async with self._use(tx) as conn:
+        async with self._use(tx, atomic=True) as conn:
             await conn.execute(copy)
             result = await conn.execute(delete(_history).where(h.instance_id == instance_id))
         return result.rowcount
@@ -709,6 +814,16 @@ async def _insert_returning_id(conn: AsyncConnection, statement: Insert, id_colu
         return int((await conn.execute(statement.returning(id_column))).scalar_one())
     result = await conn.execute(statement)
     return int(result.lastrowid)
+
+
+def _whole(seconds: float) -> int:
+    """Seconds rounded up: stored timestamps may keep whole seconds, leases never shrink."""
+    return int(-(-seconds // 1))
+
+
+def _row_lease(column: Any) -> Any:
+    """A row's own lock timeout (Edda sets one) or the ``:lease`` parameter."""
+    return func.coalesce(column, bindparam("lease", type_=Integer))
 
 
 def _coalesce_lease(column: Any, lease_seconds: float) -> Any:

@@ -8,7 +8,8 @@ Accepted forms::
     mysql://…       mariadb://…       mysql+<driver>://…
 
 Whatever driver a URL names, romancy talks to the database through its own async driver
-(aiosqlite, psycopg 3, aiomysql); the driver suffix only selects the backend.
+(its thread-free SQLite driver, psycopg 3, aiomysql); the driver suffix only selects the
+backend. The one exception: ``sqlite+aiosqlite://`` selects aiosqlite.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from romancy.errors import ConfigurationError
 DialectName = Literal["sqlite", "postgresql", "mysql"]
 
 _ASYNC_DRIVER: dict[DialectName, str] = {
-    "sqlite": "sqlite+aiosqlite",
+    # romancy's own thread-free driver (romancy.storage.dialects.sqlite_driver);
+    # ``sqlite+aiosqlite://`` asks for aiosqlite explicitly.
+    "sqlite": "sqlite+romancy",
     "postgresql": "postgresql+psycopg",
     "mysql": "mysql+aiomysql",
 }
@@ -112,7 +115,8 @@ def parse_database_url(value: str) -> DatabaseURL:
 
     sqlite_path = _sqlite_path(raw)
     if sqlite_path is not None:
-        url = URL.create(_ASYNC_DRIVER["sqlite"], database=sqlite_path)
+        driver = "sqlite+aiosqlite" if raw.lower().startswith("sqlite+aiosqlite:") else None
+        url = URL.create(driver or _ASYNC_DRIVER["sqlite"], database=sqlite_path)
         return DatabaseURL("sqlite", url, raw, sqlite_path)
 
     scheme, sep, _ = raw.partition("://")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, Connection, Table
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
 from romancy.storage.urls import DatabaseURL, DialectName
@@ -54,9 +54,31 @@ class Dialect(IntrospectionHooks, abc.ABC):
     #: Writers must be serialised in-process (SQLite has one writer per database file).
     serialize_writes: ClassVar[bool] = False
 
+    def create_engine(
+        self, db: DatabaseURL, *, pool_size: int, autocommit: bool = False
+    ) -> AsyncEngine:
+        """An async engine whose sessions run in UTC.
+
+        ``autocommit`` engines run each statement on its own: a single-statement
+        operation then costs one round trip instead of three (BEGIN, statement, COMMIT).
+        """
+        options = self.engine_options(db, pool_size)
+        if autocommit:
+            options |= {
+                "isolation_level": "AUTOCOMMIT",
+                "skip_autocommit_rollback": True,
+                "pool_reset_on_return": None,
+            }
+        engine = create_async_engine(db.url, **options)
+        self.prepare_engine(engine, db, autocommit=autocommit)
+        return engine
+
     @abc.abstractmethod
-    def create_engine(self, db: DatabaseURL, *, pool_size: int) -> AsyncEngine:
-        """An async engine whose sessions run in UTC."""
+    def engine_options(self, db: DatabaseURL, pool_size: int) -> dict[str, Any]:
+        """Keyword arguments for ``create_async_engine`` (pool, driver settings)."""
+
+    def prepare_engine(self, engine: AsyncEngine, db: DatabaseURL, *, autocommit: bool) -> None:
+        """Attach connection hooks to a new engine (none by default)."""
 
     @abc.abstractmethod
     def now(self) -> ColumnElement[Any]:

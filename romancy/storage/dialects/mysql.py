@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
 from romancy.storage.dialects.base import (
@@ -45,16 +45,21 @@ def _errno(error: DBAPIError) -> int | None:
 class MySQLDialect(Dialect):
     name = "mysql"
 
-    def create_engine(self, db: DatabaseURL, *, pool_size: int) -> AsyncEngine:
-        return create_async_engine(
-            db.url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_recycle=3600,
+    def engine_options(self, db: DatabaseURL, pool_size: int) -> dict[str, Any]:
+        return {
+            "pool_size": pool_size,
+            "max_overflow": pool_size,
+            "pool_recycle": 3600,
             # Row locks and conditional UPDATEs must see other sessions' commits.
-            isolation_level="READ COMMITTED",
-            connect_args={"init_command": "SET time_zone = '+00:00'", "charset": "utf8mb4"},
-        )
+            "isolation_level": "READ COMMITTED",
+            "connect_args": {"init_command": "SET time_zone = '+00:00'", "charset": "utf8mb4"},
+        }
+
+    def prepare_engine(self, engine: AsyncEngine, db: DatabaseURL, *, autocommit: bool) -> None:
+        if autocommit:
+            # PyMySQL sends COMMIT to the server even in autocommit mode: one wasted
+            # round trip per statement. Nothing is ever pending on these connections.
+            engine.sync_engine.dialect.do_commit = lambda dbapi_connection: None  # type: ignore[method-assign]
 
     def now(self) -> ColumnElement[Any]:
         return func.now()

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from romancy.storage.dialects.base import MIGRATION_LOCK_KEY, Dialect, JsonScalar, driver_error
@@ -37,14 +37,13 @@ _ALREADY_EXISTS = {"42P07", "42710", "42P06", "42723"}  # table, object, schema,
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
 
-    def create_engine(self, db: DatabaseURL, *, pool_size: int) -> AsyncEngine:
-        return create_async_engine(
-            db.url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+    def engine_options(self, db: DatabaseURL, pool_size: int) -> dict[str, Any]:
+        return {
+            "pool_size": pool_size,
+            "max_overflow": pool_size,
             # Columns are TIMESTAMP WITHOUT TIME ZONE holding UTC: NOW() must be UTC too.
-            connect_args={"options": "-c TimeZone=UTC"},
-        )
+            "connect_args": {"options": "-c TimeZone=UTC"},
+        }
 
     def now(self) -> ColumnElement[Any]:
         return func.localtimestamp()

@@ -7,9 +7,10 @@ import sqlite3
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, event, func, literal, text
+from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
@@ -18,6 +19,10 @@ from romancy.storage.urls import MEMORY, DatabaseURL
 
 #: How long a writer waits for another process's write transaction before failing.
 BUSY_TIMEOUT_MS = 30_000
+
+registry.register(
+    "sqlite.romancy", "romancy.storage.dialects.sqlite_driver", "RomancySQLiteDialect"
+)
 
 _AUTOINCREMENT = re.compile(r"(\w+)\s+INTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT", re.IGNORECASE)
 
@@ -30,14 +35,13 @@ class SQLiteDialect(Dialect):
     supports_skip_locked = False
     serialize_writes = True
 
-    def create_engine(self, db: DatabaseURL, *, pool_size: int) -> AsyncEngine:
+    def engine_options(self, db: DatabaseURL, pool_size: int) -> dict[str, Any]:
+        if db.sqlite_path == MEMORY:
+            return {"poolclass": StaticPool}
+        return {"pool_size": pool_size, "max_overflow": pool_size}
+
+    def prepare_engine(self, engine: AsyncEngine, db: DatabaseURL, *, autocommit: bool) -> None:
         memory = db.sqlite_path == MEMORY
-        options: dict[str, Any] = (
-            {"poolclass": StaticPool}
-            if memory
-            else {"pool_size": pool_size, "max_overflow": pool_size}
-        )
-        engine = create_async_engine(db.url, **options)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -50,14 +54,15 @@ class SQLiteDialect(Dialect):
                 cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()
 
+        if autocommit:
+            return
+
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
             # Writers take the write lock up front so a concurrent writer waits (busy
             # timeout) instead of failing later with "database is locked" on upgrade.
             read_only = conn.get_execution_options().get(READ_ONLY, False)
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-        return engine
 
     def now(self) -> ColumnElement[Any]:
         return func.datetime("now")

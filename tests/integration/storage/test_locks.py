@@ -45,15 +45,21 @@ async def test_expired_lease_can_be_taken_over(storage: Storage) -> None:
     assert holder is not None and holder.locked_by == "worker-b"
 
 
-async def test_renewal_extends_only_our_lease(storage: Storage) -> None:
-    new = new_instance()
-    await storage.create_instance(new)
-    await storage.try_lock_instance(new.instance_id, "w", 5)
-    assert await storage.renew_instance_lock(new.instance_id, "w", 600)
-    assert not await storage.renew_instance_lock(new.instance_id, "other", 600)
-    holder = await storage.instance_lock(new.instance_id)
+async def test_renewal_extends_only_our_leases(storage: Storage) -> None:
+    mine, taken = new_instance(), new_instance()
+    for instance in (mine, taken):
+        await storage.create_instance(instance)
+        await storage.try_lock_instance(instance.instance_id, "w", 5)
+    await storage.unlock_instance(taken.instance_id, "w")
+    await storage.try_lock_instance(taken.instance_id, "other", 5)
+    held = await storage.renew_instance_locks("w", [mine.instance_id, taken.instance_id], 600)
+    assert held == {mine.instance_id: "running"}
+    holder = await storage.instance_lock(mine.instance_id)
     assert holder is not None and holder.lock_expires_at is not None
     assert holder.lock_expires_at - datetime.now(UTC) > timedelta(seconds=500)
+    other = await storage.instance_lock(taken.instance_id)
+    assert other is not None and other.lock_expires_at is not None
+    assert other.lock_expires_at - datetime.now(UTC) < timedelta(seconds=10)
 
 
 async def test_edda_timer_release_leaves_expiry_but_lock_is_free(storage: Storage) -> None:

@@ -16,7 +16,7 @@ from romancy.storage import parse_database_url
         ("sqlite:///orders.db", "orders.db"),
         ("sqlite:////var/data/orders.db", "/var/data/orders.db"),
         ("sqlite://orders.db", "orders.db"),
-        ("sqlite+aiosqlite:///orders.db", "orders.db"),
+        ("sqlite+pysqlite:///orders.db", "orders.db"),
         ("file:orders.db", "orders.db"),
         ("file:orders.db?_pragma=journal_mode(WAL)", "orders.db"),
         ("orders.db", "orders.db"),
@@ -28,7 +28,12 @@ def test_sqlite_spellings(raw: str, path: str) -> None:
     db = parse_database_url(raw)
     assert db.dialect == "sqlite"
     assert db.sqlite_path == path
-    assert db.url.drivername == "sqlite+aiosqlite"
+    assert db.url.drivername == "sqlite+romancy"
+
+
+def test_aiosqlite_can_be_chosen_explicitly() -> None:
+    db = parse_database_url("sqlite+aiosqlite:///orders.db")
+    assert (db.url.drivername, db.sqlite_path) == ("sqlite+aiosqlite", "orders.db")
 
 
 @pytest.mark.parametrize(
