@@ -180,8 +180,7 @@ class WorkflowRun:
         except Exception as error:
             await self._fail(error)
             return
-        async with self.engine.storage.transaction() as tx:
-            done = await self._end(tx, "completed", dumps(encoded))
+        done = await self._end(None, "completed", dumps(encoded))
         if not done:
             await self._lost_or_cancelled()
             return
@@ -323,7 +322,7 @@ class WorkflowRun:
 
     async def _end(
         self,
-        tx: Transaction,
+        tx: Transaction | None,
         status: str,
         output: str,
         from_status: tuple[str, ...] = ("running",),

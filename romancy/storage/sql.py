@@ -9,8 +9,9 @@ without one, the method runs in a short transaction of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
 from romancy.errors import DatabaseUnavailableError, WorkflowAlreadyExistsError
+from romancy.storage.batching import GroupWriter
 from romancy.storage.dialects import Dialect, dialect_for
 from romancy.storage.dialects.sqlite import READ_ONLY
 from romancy.storage.migrations import (
@@ -72,6 +74,16 @@ _comps = workflow_compensations
 
 _UNSET: Any = object()
 
+#: Columns of a history row written by ``append_history`` (created_at: the default).
+_HISTORY_COLUMNS = (
+    "instance_id",
+    "activity_id",
+    "event_type",
+    "data_type",
+    "event_data",
+    "event_data_binary",
+)
+
 #: Columns ``create_instance`` fills from its argument of the same names.
 _CREATE_COLUMNS = (
     "instance_id",
@@ -82,6 +94,19 @@ _CREATE_COLUMNS = (
     "input_data",
     "continued_from",
 )
+
+
+@dataclass(frozen=True)
+class _RawStatement:
+    """A statement compiled once for the driver: its SQL and how to order parameters."""
+
+    sql: str
+    positions: tuple[str, ...] | None  # parameter order, for positional paramstyles
+    defaults: dict[str, Any]  # values compiled into the statement (constants)
+
+    def bind(self, parameters: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        values = {**self.defaults, **parameters}
+        return values if self.positions is None else [values[name] for name in self.positions]
 
 
 class Transaction:
@@ -121,6 +146,9 @@ class Storage:
         # Definition rows never go away: each (name, hash) is written once per process.
         self._known_definitions: set[tuple[str, str]] = set()
         self._statements: dict[Hashable, Executable] = {}
+        self._raw_statements: dict[Hashable, _RawStatement] = {}
+        self._history_writer: GroupWriter[dict[str, Any]] = GroupWriter(self._append_many)
+        self._instance_writers = {flag: self._instance_writer(flag) for flag in (False, True)}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -148,6 +176,48 @@ class Storage:
         if statement is None:
             statement = self._statements[key] = build()
         return statement
+
+    async def _write(
+        self,
+        conn: AsyncConnection,
+        key: Hashable,
+        build: Callable[[], Executable],
+        parameters: dict[str, Any] | list[dict[str, Any]],
+    ) -> int:
+        """Run a cached write statement straight on the driver; returns the rowcount.
+
+        The statement is compiled by SQLAlchemy once; each call then skips SQLAlchemy's
+        per-execution work, which costs more than the round trip itself on a hot path.
+        Driver errors come back as the usual SQLAlchemy exceptions, and a connection the
+        dialect recognises as dead is invalidated, as SQLAlchemy would.
+        """
+        raw = self._raw_statements.get(key)
+        if raw is None:
+            compiled = self._cached(key, build).compile(dialect=conn.dialect)  # type: ignore[attr-defined]
+            positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+            raw = _RawStatement(compiled.string, positions, dict(compiled.params))
+            self._raw_statements[key] = raw
+        if isinstance(parameters, list) and len(parameters) == 1:
+            parameters = parameters[0]  # executemany costs more than execute for one row
+        many = isinstance(parameters, list)
+        bound: Any = (
+            [raw.bind(p) for p in parameters]
+            if isinstance(parameters, list)
+            else raw.bind(parameters)
+        )
+        proxied = await conn.get_raw_connection()
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        try:
+            async with proxied.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+                await (cursor.executemany if many else cursor.execute)(raw.sql, bound)
+                return int(cursor.rowcount)
+        except dbapi_error as error:
+            lost = conn.dialect.is_disconnect(error, proxied, None)
+            if lost:
+                await conn.invalidate()
+            raise DBAPIError.instance(
+                raw.sql, bound, error, dbapi_error, connection_invalidated=lost
+            ) from error
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -227,7 +297,39 @@ class Storage:
         nothing is written then.
         """
         locked = new.locked_by is not None
+        parameters: dict[str, Any] = {f"p_{name}": getattr(new, name) for name in _CREATE_COLUMNS}
+        if locked:
+            parameters |= {"p_locked_by": new.locked_by, "lock_seconds": _whole(new.lock_seconds)}
+        definition = (new.workflow_name, new.source_hash)
+        known = definition in self._known_definitions
+        try:
+            if tx is None and known:
+                await self._instance_writers[locked].write(parameters)  # may share a statement
+            else:
+                async with self._use(tx, atomic=not known) as conn:
+                    if not known:
+                        await self.ensure_definition(
+                            new.workflow_name,
+                            new.source_hash,
+                            new.source_code,
+                            tx=Transaction(conn),
+                        )
+                    await self._insert_instances(conn, locked, parameters)
+        except IntegrityError as exc:
+            if self.dialect.is_unique_violation(exc):
+                raise WorkflowAlreadyExistsError(
+                    f"a workflow instance with id {new.instance_id!r} already exists"
+                ) from None
+            raise
+        if tx is None:  # committed: the definition row exists from now on
+            self._known_definitions.add(definition)
 
+    async def _insert_instances(
+        self,
+        conn: AsyncConnection,
+        locked: bool,
+        parameters: dict[str, Any] | list[dict[str, Any]],
+    ) -> None:
         def build() -> Executable:
             d = self.dialect
             values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in _CREATE_COLUMNS}
@@ -240,26 +342,14 @@ class Storage:
                 }
             return insert(_instances).values(values)
 
-        parameters: dict[str, Any] = {f"p_{name}": getattr(new, name) for name in _CREATE_COLUMNS}
-        if locked:
-            parameters |= {"p_locked_by": new.locked_by, "lock_seconds": _whole(new.lock_seconds)}
-        definition = (new.workflow_name, new.source_hash)
-        known = definition in self._known_definitions
-        try:
-            async with self._use(tx, atomic=not known) as conn:
-                if not known:
-                    await self.ensure_definition(
-                        new.workflow_name, new.source_hash, new.source_code, tx=Transaction(conn)
-                    )
-                await conn.execute(self._cached(("create", locked), build), parameters)
-        except IntegrityError as exc:
-            if self.dialect.is_unique_violation(exc):
-                raise WorkflowAlreadyExistsError(
-                    f"a workflow instance with id {new.instance_id!r} already exists"
-                ) from None
-            raise
-        if tx is None:  # committed: the definition row exists from now on
-            self._known_definitions.add(definition)
+        await self._write(conn, ("create", locked), build, parameters)
+
+    def _instance_writer(self, locked: bool) -> GroupWriter[dict[str, Any]]:
+        async def write(rows: list[dict[str, Any]]) -> None:
+            async with self._use(None) as conn:
+                await self._insert_instances(conn, locked, rows)
+
+        return GroupWriter(write)
 
     async def get_instance(
         self, instance_id: str, *, tx: Transaction | None = None
@@ -301,8 +391,8 @@ class Storage:
         ):
             if value is not _UNSET:
                 parameters[f"set_{column}"] = value
-        if only_if_status is not None:
-            parameters["only_if_status"] = list(only_if_status)
+        statuses = list(only_if_status) if only_if_status is not None else []
+        parameters |= {f"only_if_status_{n}": value for n, value in enumerate(statuses)}
         if only_if_locked_by is not None:
             parameters["only_if_locked_by"] = only_if_locked_by
         shape = (tuple(parameters), release_lock)
@@ -316,15 +406,16 @@ class Storage:
             if release_lock:
                 values |= {"locked_by": None, "locked_at": None, "lock_expires_at": None}
             conditions = [c.instance_id == bindparam("p_instance_id")]
-            if "only_if_status" in parameters:
-                conditions.append(c.status.in_(bindparam("only_if_status", expanding=True)))
+            if statuses:
+                conditions.append(
+                    c.status.in_([bindparam(f"only_if_status_{n}") for n in range(len(statuses))])
+                )
             if "only_if_locked_by" in parameters:
                 conditions.append(c.locked_by == bindparam("only_if_locked_by"))
             return update(_instances).where(*conditions).values(values)
 
         async with self._use(tx) as conn:
-            result = await conn.execute(self._cached(("update", shape), build), parameters)
-        return result.rowcount > 0
+            return await self._write(conn, ("update", shape), build, parameters) > 0
 
     async def find_resumable(
         self, framework: str, *, limit: int, tx: Transaction | None = None
@@ -461,7 +552,7 @@ class Storage:
             "lease": _whole(lease_seconds),
         }
         async with self._use(tx) as conn:
-            return (await conn.execute(self._cached("lock", build), parameters)).rowcount > 0
+            return await self._write(conn, "lock", build, parameters) > 0
 
     async def renew_instance_locks(
         self, worker_id: str, instance_ids: list[str], lease_seconds: float
@@ -512,7 +603,7 @@ class Storage:
 
         parameters = {"p_instance_id": instance_id, "worker": worker_id}
         async with self._use(tx) as conn:
-            return (await conn.execute(self._cached("unlock", build), parameters)).rowcount > 0
+            return await self._write(conn, "unlock", build, parameters) > 0
 
     async def instance_lock(self, instance_id: str) -> LockHolder | None:
         """Who holds an instance's lock (``None`` when the instance does not exist)."""
@@ -628,23 +719,6 @@ class Storage:
         ``ignore_duplicate``.
         """
 
-        def build() -> Executable:
-            statement = (
-                self.dialect.insert_ignore(_history) if ignore_duplicate else insert(_history)
-            )
-            names = (
-                "instance_id",
-                "activity_id",
-                "event_type",
-                "data_type",
-                "event_data",
-                "event_data_binary",
-            )
-            return statement.values(
-                {name: bindparam(f"p_{name}") for name in names}
-                | {"created_at": self.dialect.now()}
-            )
-
         binary = isinstance(data, bytes)
         parameters = {
             "p_instance_id": instance_id,
@@ -654,9 +728,30 @@ class Storage:
             "p_event_data": None if binary else data,
             "p_event_data_binary": data if binary else None,
         }
-        statement = self._cached(("append", ignore_duplicate), build)
+        if tx is None and not ignore_duplicate:
+            await self._history_writer.write(parameters)  # shares a statement with others
+            return True
         async with self._use(tx) as conn:
-            return (await conn.execute(statement, parameters)).rowcount > 0
+            return await self._append(conn, ignore_duplicate, parameters) > 0
+
+    async def _append(
+        self,
+        conn: AsyncConnection,
+        ignore_duplicate: bool,
+        parameters: dict[str, Any] | list[dict[str, Any]],
+    ) -> int:
+        # created_at comes from the column default (the database clock, UTC sessions).
+        def build() -> Executable:
+            statement = (
+                self.dialect.insert_ignore(_history) if ignore_duplicate else insert(_history)
+            )
+            return statement.values({name: bindparam(f"p_{name}") for name in _HISTORY_COLUMNS})
+
+        return await self._write(conn, ("append", ignore_duplicate), build, parameters)
+
+    async def _append_many(self, rows: list[dict[str, Any]]) -> None:
+        async with self._use(None) as conn:
+            await self._append(conn, False, rows)
 
     async def load_history(
         self,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Table,
     and_,
     cast,
+    event,
     func,
     literal,
     literal_column,
@@ -37,6 +38,10 @@ _DUPLICATE_ENTRY = 1062
 _ALREADY_EXISTS = {1050, 1061, 1826, 3822}
 
 
+async def _no_warnings() -> None:
+    return None
+
+
 def _errno(error: DBAPIError) -> int | None:
     args = getattr(driver_error(error), "args", ())
     return args[0] if args and isinstance(args[0], int) else None
@@ -56,6 +61,13 @@ class MySQLDialect(Dialect):
         }
 
     def prepare_engine(self, engine: AsyncEngine, db: DatabaseURL, *, autocommit: bool) -> None:
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # aiomysql answers every statement that raised a server warning (each INSERT
+            # IGNORE that skipped a duplicate, by design here) with an extra SHOW WARNINGS
+            # round trip and a Python warning. Neither tells us anything.
+            dbapi_conn.driver_connection.show_warnings = _no_warnings
+
         if autocommit:
             # PyMySQL sends COMMIT to the server even in autocommit mode: one wasted
             # round trip per statement. Nothing is ever pending on these connections.
