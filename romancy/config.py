@@ -47,6 +47,30 @@ class AppConfig:
     max_concurrent_timers: int = 10
     max_workflows_per_batch: int = 100
     max_timers_per_batch: int = 100
+    #: Receive timeouts and missed deliveries are checked this often (leader).
+    message_check_interval: float = 5.0
+    #: Go's event-timeout loop only delegates to the message check; the sooner one wins.
+    event_timeout_interval: float = 30.0
+    max_concurrent_messages: int = 10
+    max_messages_per_batch: int = 100
+    channel_cleanup_interval: float = 300.0
+    #: Messages older than this are deleted (Go's default, 24 h).
+    channel_message_retention: float = 86400.0
+    outbox_enabled: bool = False
+    broker_url: str = ""
+    outbox_interval: float = 1.0
+    outbox_batch_size: int = 100
+    #: Attempts before an outbox event is marked ``failed`` (Go's relayer: 5).
+    outbox_max_retries: int = 5
+    #: Send CloudEvents in structured mode instead of binary mode.
+    outbox_structured: bool = False
+    #: A ``processing`` outbox row older than this was abandoned by a dead relayer.
+    outbox_claim_timeout: float = 300.0
+    #: PostgreSQL LISTEN/NOTIFY: None = on for PostgreSQL, off elsewhere.
+    listen_notify: bool | None = None
+    notify_reconnect_delay: float = 60.0
+    #: Largest HTTP request body the ASGI app accepts (413 beyond).
+    max_request_bytes: int = 1_048_576
     #: Connections per pool (PostgreSQL/MySQL; SQLite readers).
     pool_size: int = 10
 
@@ -69,6 +93,8 @@ class AppConfig:
             )
         if not self.worker_id:
             raise ConfigurationError("App option worker_id must not be empty")
+        if self.outbox_enabled and not self.broker_url:
+            raise ConfigurationError("App option outbox_enabled needs broker_url")
         if not isinstance(self.hooks, WorkflowHooks):
             raise ConfigurationError("App option hooks must be a romancy.WorkflowHooks instance")
 
@@ -76,6 +102,11 @@ class AppConfig:
     def leader_lock_name(self) -> str:
         """Our own leader lock (DESIGN D5): derived from the framework tag."""
         return re.sub(r"[^A-Za-z0-9_]", "_", self.framework) + "_leader"
+
+    @property
+    def message_check(self) -> float:
+        """How often the leader checks receive timeouts and missed deliveries."""
+        return min(self.message_check_interval, self.event_timeout_interval)
 
     @property
     def lock_renewal_interval(self) -> float:

@@ -36,6 +36,8 @@ class WorkflowContext:
         self._log = log
         self._counters: dict[str, int] = {}
         self._used_ids: set[str] = set()
+        self._direct: set[str] = set()  # logical channels subscribed in direct mode
+        self._uses_channels = False
 
     @property
     def instance_id(self) -> str:
@@ -98,6 +100,29 @@ class WorkflowContext:
                 f"{self._workflow_name!r}; give concurrent activities distinct explicit ids"
             )
         self._used_ids.add(activity_id)
+
+    def channel_name(self, channel: str) -> str:
+        """The stored channel a logical channel maps to (``"<c>:<instance>"`` if direct)."""
+        return f"{channel}:{self._instance_id}" if channel in self._direct else channel
+
+    def note_subscription(self, channel: str, direct: bool) -> None:
+        """Remember a subscription made by this run (direct ones map channel names)."""
+        self._uses_channels = True
+        if direct:
+            self._direct.add(channel)
+        else:
+            self._direct.discard(channel)
+
+    def forget_subscription(self, channel: str) -> None:
+        self._direct.discard(channel)
+
+    def note_group(self) -> None:
+        self._uses_channels = True
+
+    @property
+    def uses_channels(self) -> bool:
+        """This run subscribed or joined a group: its rows go when the workflow ends."""
+        return self._uses_channels
 
     @property
     def log(self) -> ReplayLog:

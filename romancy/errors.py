@@ -131,3 +131,47 @@ def is_terminal_error(error: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__
     return False
+
+
+class ChannelModeConflictError(RomancyError):
+    """A channel already has subscribers in another mode (a channel's mode is locked)."""
+
+    def __init__(self, channel: str, existing_mode: str, requested_mode: str) -> None:
+        super().__init__(
+            f"channel {channel!r} is already configured as {existing_mode!r} mode; "
+            f"cannot subscribe with {requested_mode!r} mode"
+        )
+        self.channel = channel
+        self.existing_mode = existing_mode
+        self.requested_mode = requested_mode
+
+
+class ChannelNotSubscribedError(RomancyError):
+    """``receive`` on a channel the workflow has not subscribed to."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(
+            f"not subscribed to channel {channel!r}: call subscribe(ctx, {channel!r}, mode) "
+            "before receive"
+        )
+        self.channel = channel
+
+
+class ChannelMessageTimeoutError(RomancyError, TimeoutError):
+    """No message arrived on the channel within the receive timeout."""
+
+    def __init__(self, instance_id: str, channel: str) -> None:
+        super().__init__(
+            f"timeout waiting for channel message on {channel!r} (instance: {instance_id})"
+        )
+        self.instance_id = instance_id
+        self.channel = channel
+
+
+class EventTimeoutError(ChannelMessageTimeoutError):
+    """No event of the awaited type arrived within the ``wait_event`` timeout."""
+
+    def __init__(self, instance_id: str, event_type: str) -> None:
+        super().__init__(instance_id, event_type)
+        self.event_type = event_type
+        self.args = (f"timeout waiting for event {event_type!r} (instance: {instance_id})",)

@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from romancy.storage import TimerRecord
+from romancy import hooks as h
+from romancy.engine.delivery import deliver_next, time_out
+from romancy.storage import TimerRecord, WaitingSubscriber
 
 if TYPE_CHECKING:
     from romancy.engine.engine import Engine
@@ -101,6 +103,11 @@ class BackgroundLoops:
                 log.info("worker %s is now the leader", engine.worker_id)
                 self._leader_tasks = [
                     _spawn("timer check", self._timer_loop()),
+                    _spawn("message check", self._message_loop()),
+                    _spawn(
+                        "channel cleanup",
+                        _every(config.channel_cleanup_interval, self._cleanup_messages),
+                    ),
                     _spawn("stale locks", _every(config.stale_lock_interval, self._recover_locks)),
                     _spawn("recur check", _every(config.recur_check_interval, self._recur_check)),
                 ]
@@ -126,7 +133,7 @@ class BackgroundLoops:
                     log.warning("timer %s of %s: %s", timer.timer_id, timer.instance_id, error)
 
         while True:
-            engine.timer_wakeup.clear()
+            engine.timers.wakeup.clear()
             checked_at = datetime.now(UTC)
             try:
                 due = await engine.storage.find_due_timers(
@@ -140,7 +147,62 @@ class BackgroundLoops:
                 due = []
             if len(due) >= config.max_timers_per_batch:
                 continue  # more are due
-            await _sleep_or_wake(engine.next_timer_check(checked_at), engine.timer_wakeup)
+            await _sleep_or_wake(
+                engine.timers.next_check(checked_at, config.timer_check_interval),
+                engine.timers.wakeup,
+            )
+
+    async def _message_loop(self) -> None:
+        """Receive timeouts, and messages whose publisher's wake-up was missed."""
+        engine, config = self.engine, self.config
+        slots = asyncio.Semaphore(config.max_concurrent_messages)
+        storage, framework = engine.storage, config.framework
+
+        async def handle(
+            waiting: WaitingSubscriber, action: Callable[..., Awaitable[bool]]
+        ) -> None:
+            async with slots:
+                try:
+                    if await action(storage, engine.worker_id, waiting):
+                        await engine.delivered(waiting)
+                except Exception as error:
+                    log.warning("channel wait of %s: %s", waiting.instance_id, error)
+
+        while True:
+            engine.message_deadlines.wakeup.clear()
+            checked_at = datetime.now(UTC)
+            try:
+                expired = await storage.channels.expired_waits(
+                    framework, limit=config.max_messages_per_batch
+                )
+                await asyncio.gather(*(handle(w, time_out) for w in expired))
+                for waiting in expired:
+                    await h.call_hook(
+                        engine.app.hooks,
+                        "on_event_timeout",
+                        h.EventTimeoutInfo(
+                            waiting.instance_id, waiting.workflow_name, waiting.channel
+                        ),
+                    )
+                missed = await storage.channels.missed_deliveries(
+                    framework, limit=config.max_messages_per_batch
+                )
+                await asyncio.gather(*(handle(w, deliver_next) for w in missed))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("message check: %s", error)
+            await _sleep_or_wake(
+                engine.message_deadlines.next_check(checked_at, config.message_check),
+                engine.message_deadlines.wakeup,
+            )
+
+    async def _cleanup_messages(self) -> None:
+        removed = await self.engine.storage.channels.delete_older_than(
+            self.config.channel_message_retention
+        )
+        if removed:
+            log.info("deleted %d channel messages past retention", removed)
 
     async def _recover_locks(self) -> None:
         engine = self.engine

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import uuid
 from collections.abc import Iterable
@@ -14,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from romancy import hooks as h
+from romancy.engine.deadlines import LocalDeadlines
+from romancy.engine.delivery import wake_waiters
 from romancy.engine.run import ACTIVE_STATUSES, TERMINAL_STATUSES, Outcome, WorkflowRun
+from romancy.engine.signals import ChannelMessageSuspend
 from romancy.errors import (
     DatabaseUnavailableError,
     WorkflowNotCancellableError,
@@ -22,7 +24,7 @@ from romancy.errors import (
     WorkflowNotRegisteredError,
 )
 from romancy.serialization import dumps, loads, to_json
-from romancy.storage import NewInstance, Storage, TimerRecord
+from romancy.storage import NewInstance, Storage, TimerRecord, WaitingSubscriber
 from romancy.wire import history as wire
 from romancy.workflow import Workflow
 
@@ -50,12 +52,13 @@ class Engine:
         self._runs: dict[str, _Running] = {}
         self._waiters: dict[str, asyncio.Future[Outcome | None]] = {}
         self._retries: dict[str, asyncio.Task[None]] = {}
+        self._preparing: set[str] = set()
         self._resume_slots = asyncio.Semaphore(self.config.max_concurrent_resumptions)
         #: Set when there may be work for the resumption loop.
         self.resume_wakeup = asyncio.Event()
-        #: Set when a timer due sooner than the next scheduled check was registered here.
-        self.timer_wakeup = asyncio.Event()
-        self._local_timers: list[datetime] = []  # heap of expiries registered here
+        #: Timers and receive deadlines registered here: their checks may run early.
+        self.timers = LocalDeadlines()
+        self.message_deadlines = LocalDeadlines()
 
     @property
     def storage(self) -> Storage:
@@ -108,7 +111,7 @@ class Engine:
 
     async def resume(self, instance_id: str, *, limited: bool = False) -> bool:
         """Lock and run an instance of ours from its history; ``False`` if not possible here."""
-        if instance_id in self._runs:
+        if instance_id in self._runs or instance_id in self._preparing:
             return False
         if limited:
             await self._resume_slots.acquire()
@@ -126,6 +129,20 @@ class Engine:
         return True
 
     async def _prepare(self, instance_id: str) -> WorkflowRun | None:
+        """Lock an instance and load what running it needs.
+
+        At most one preparation per instance at a time: the lock is re-entrant for this
+        worker, so two concurrent resumes of one instance would both get it.
+        """
+        if instance_id in self._runs or instance_id in self._preparing:
+            return None
+        self._preparing.add(instance_id)
+        try:
+            return await self._load(instance_id)
+        finally:
+            self._preparing.discard(instance_id)
+
+    async def _load(self, instance_id: str) -> WorkflowRun | None:
         storage = self.storage
         if not await storage.try_lock_instance(
             instance_id, self.worker_id, self.config.stale_lock_timeout
@@ -252,6 +269,7 @@ class Engine:
                 instance_id, status="cancelled", only_if_status=list(ACTIVE_STATUSES), tx=tx
             )
             if changed:
+                await storage.channels.clear_all_waits(instance_id, tx=tx)
                 await storage.append_history(
                     instance_id,
                     wire.WORKFLOW_CANCELLED_ID,
@@ -305,43 +323,63 @@ class Engine:
         self._retries[instance_id] = asyncio.create_task(retry())
 
     def is_transient(self, error: BaseException) -> bool:
-        """An error of the database connection, not of the workflow: retry later."""
-        if isinstance(error, DatabaseUnavailableError | ConnectionError | TimeoutError):
+        """An error of the database connection, not of the workflow: retry later.
+
+        Only what storage raises counts (SQLAlchemy's wrappers of driver errors): a
+        workflow that raises ``ConnectionError`` itself has failed, not the database.
+        """
+        if isinstance(error, DatabaseUnavailableError):
             return True
         if isinstance(error, DBAPIError):
             return error.connection_invalidated or isinstance(
                 error, OperationalError | InterfaceError
             )
-        return isinstance(error, OSError)
+        return False
+
+    # --------------------------------------------------------------------- messages
+
+    async def message_wait_registered(
+        self, instance_id: str, signal: ChannelMessageSuspend
+    ) -> None:
+        """A local workflow now waits on a channel.
+
+        A message published between its last look and the wait going on record found no
+        waiter to wake (the workflow held its lock): deliver it now. A deadline sooner than
+        the next timeout check wakes that check early.
+        """
+        if signal.timeout_seconds is not None:
+            self.message_deadlines.add(
+                datetime.now(UTC) + timedelta(seconds=signal.timeout_seconds)
+            )
+        await wake_waiters(
+            self.storage,
+            self.worker_id,
+            signal.channel,
+            only_instance=instance_id,
+            delivered=self.delivered,
+        )
+
+    async def delivered(self, waiting: WaitingSubscriber) -> None:
+        """A message was delivered into ``waiting``: run it here at once if it is ours."""
+        if waiting.framework == self.config.framework and waiting.workflow_name in self.workflows:
+            await self.resume(waiting.instance_id)
+        else:
+            self.resume_wakeup.set()
 
     # ---------------------------------------------------------------------- timers
 
     def timer_registered(self, expires_at: datetime) -> None:
         """A local workflow went to sleep: wake the timer check early if it is sooner."""
-        if not self._local_timers or expires_at < self._local_timers[0]:
-            self.timer_wakeup.set()
-        heapq.heappush(self._local_timers, expires_at)
-
-    def next_timer_check(self, checked_at: datetime) -> float:
-        """Seconds until the timer check should run again (leader).
-
-        At the configured interval, or sooner when a timer registered here is due. Stored
-        expiries have whole-second precision on some backends, so a timer stays on the
-        local list one second past its expiry: the check repeats briefly until the
-        database agrees it is due.
-        """
-        while self._local_timers and self._local_timers[0] < checked_at - timedelta(seconds=1):
-            heapq.heappop(self._local_timers)
-        wait = self.config.timer_check_interval
-        if self._local_timers:
-            until = (self._local_timers[0] - datetime.now(UTC)).total_seconds() + 0.05
-            wait = min(wait, max(until, 0.05))
-        return wait
+        self.timers.add(expires_at)
 
     async def fire_timer(self, timer: TimerRecord) -> bool:
         """Record an expired timer and resume its workflow here (leader only)."""
         storage = self.storage
-        if timer.workflow_name not in self.workflows or timer.instance_id in self._runs:
+        if (
+            timer.workflow_name not in self.workflows
+            or timer.instance_id in self._runs
+            or timer.instance_id in self._preparing
+        ):
             return False
         if not await storage.try_lock_instance(
             timer.instance_id, self.worker_id, self.config.stale_lock_timeout

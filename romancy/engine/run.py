@@ -87,6 +87,7 @@ class WorkflowRun:
         self.status = status
         self.cancel_reason: str | None = None
         self.shutting_down = False
+        self.ctx: WorkflowContext | None = None  # of the current pass
         self.started = time.monotonic()
 
     @property
@@ -131,6 +132,7 @@ class WorkflowRun:
         ctx = WorkflowContext(
             app=self.app, instance_id=self.instance_id, workflow_name=wf.name, log=log_
         )
+        self.ctx = ctx
         replay_started = time.monotonic()
         if log_.total:
             await h.call_hook(
@@ -274,6 +276,13 @@ class WorkflowRun:
                     status, waiting_on = "waiting_for_timer", signal.timer_id
                 else:
                     assert isinstance(signal, ChannelMessageSuspend)
+                    await storage.channels.wait(
+                        self.instance_id,
+                        signal.channel,
+                        signal.activity_id,
+                        signal.timeout_seconds,
+                        tx=tx,
+                    )
                     status, waiting_on = "waiting_for_message", signal.activity_id
                 if not await storage.update_instance(
                     self.instance_id,
@@ -290,6 +299,8 @@ class WorkflowRun:
             return
         if isinstance(signal, TimerSuspend):
             engine.timer_registered(signal.expires_at)
+        else:
+            await engine.message_wait_registered(self.instance_id, signal)
 
     async def _recur(self, signal: RecurSuspend) -> None:
         storage = self.engine.storage
@@ -327,7 +338,14 @@ class WorkflowRun:
         output: str,
         from_status: tuple[str, ...] = ("running",),
     ) -> bool:
-        return await self.engine.storage.update_instance(
+        """Final status and output, lock released; subscriptions and groups removed when
+        this run may have made any (one statement otherwise)."""
+        storage = self.engine.storage
+        cleanup = self.ctx is None or self.ctx.uses_channels
+        if tx is None and cleanup:
+            async with storage.transaction() as own:
+                return await self._end(own, status, output, from_status)
+        done = await storage.update_instance(
             self.instance_id,
             status=status,
             output_data=output,
@@ -337,6 +355,10 @@ class WorkflowRun:
             release_lock=True,
             tx=tx,
         )
+        if done and cleanup:
+            assert tx is not None
+            await storage.channels.remove_instance(self.instance_id, tx=tx)
+        return done
 
     async def _set_status(self, status: str) -> bool:
         return await self.engine.storage.update_instance(

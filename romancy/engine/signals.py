@@ -42,11 +42,11 @@ class TimerSuspend(SuspendSignal):
 class ChannelMessageSuspend(SuspendSignal):
     kind = SuspendType.CHANNEL_MESSAGE
 
-    def __init__(self, channel: str, activity_id: str, timeout_at: datetime | None) -> None:
+    def __init__(self, channel: str, activity_id: str, timeout_seconds: float | None) -> None:
         super().__init__(channel)
         self.channel = channel
         self.activity_id = activity_id
-        self.timeout_at = timeout_at
+        self.timeout_seconds = timeout_seconds
 
 
 class RecurSuspend(SuspendSignal):

@@ -8,8 +8,12 @@ from romancy.storage.records import (
     InstanceQuery,
     InstanceRecord,
     LockHolder,
+    MessageRecord,
     NewInstance,
+    OutboxRecord,
+    SubscriptionRecord,
     TimerRecord,
+    WaitingSubscriber,
 )
 from romancy.storage.sql import Storage, Transaction
 from romancy.storage.urls import DatabaseURL, parse_database_url
@@ -22,12 +26,16 @@ __all__ = [
     "InstanceQuery",
     "InstanceRecord",
     "LockHolder",
+    "MessageRecord",
     "Migration",
     "MigrationRunner",
     "MigrationState",
     "NewInstance",
+    "OutboxRecord",
     "Storage",
+    "SubscriptionRecord",
     "TimerRecord",
     "Transaction",
+    "WaitingSubscriber",
     "parse_database_url",
 ]

@@ -156,3 +156,62 @@ def decode_page_token(token: str) -> tuple[datetime, str]:
     except ValueError:
         raise ConfigurationError(f"malformed page token {token!r}") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), instance_id
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One row of ``channel_messages`` (JSON columns as text), in column order."""
+
+    sequence: int
+    channel: str
+    message_id: str
+    data_type: str
+    data: str | None
+    data_binary: bytes | None
+    metadata: str | None
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    """One row of ``channel_subscriptions``, with its broadcast cursor resolved.
+
+    ``cursor`` is the larger of Edda's ``cursor_message_id`` and Go's
+    ``channel_delivery_cursors.last_delivered_id`` (DESIGN D7).
+    """
+
+    instance_id: str
+    channel: str
+    mode: str
+    activity_id: str | None
+    cursor: int
+    timeout_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingSubscriber:
+    """An instance (of any runtime) waiting on a channel."""
+
+    instance_id: str
+    channel: str
+    mode: str
+    activity_id: str
+    framework: str
+    workflow_name: str
+    status: str
+    timeout_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """One row of ``outbox_events``."""
+
+    event_id: str
+    event_type: str
+    event_source: str
+    data_type: str
+    event_data: str | None
+    event_data_binary: bytes | None
+    content_type: str
+    created_at: datetime
+    retry_count: int

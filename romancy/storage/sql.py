@@ -33,12 +33,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.dml import Insert
 
 from romancy.errors import DatabaseUnavailableError, WorkflowAlreadyExistsError
 from romancy.storage.batching import GroupWriter
+from romancy.storage.channels import ChannelStore
 from romancy.storage.dialects import Dialect, dialect_for
 from romancy.storage.dialects.sqlite import READ_ONLY
+from romancy.storage.execution import insert_returning_id
 from romancy.storage.migrations import (
     MigrationRunner,
     bundled_migrations_dir,
@@ -149,6 +150,10 @@ class Storage:
         self._raw_statements: dict[Hashable, _RawStatement] = {}
         self._history_writer: GroupWriter[dict[str, Any]] = GroupWriter(self._append_many)
         self._instance_writers = {flag: self._instance_writer(flag) for flag in (False, True)}
+        #: Channel messages, subscriptions, cursors, claims and groups.
+        self.channels = ChannelStore(self)
+        #: Send NOTIFY hints on the shared channels (PostgreSQL only).
+        self.notify_enabled = dialect.name == "postgresql"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -271,6 +276,13 @@ class Storage:
             lock = self._read_lock if read_only else self._write_lock
             async with lock or nullcontext(), self._auto.connect() as conn:
                 yield conn
+
+    async def notify(self, channel: str, payload: str, *, tx: Transaction | None = None) -> None:
+        """Send a NOTIFY hint (PostgreSQL; delivered when ``tx`` commits). No-op elsewhere."""
+        if not self.notify_enabled:
+            return
+        async with self._use(tx) as conn:
+            await conn.execute(select(func.pg_notify(channel, payload)))
 
     # ------------------------------------------------------- definitions, instances
 
@@ -882,7 +894,7 @@ class Storage:
             created_at=self.dialect.now(),
         )
         async with self._use(tx) as conn:
-            return await _insert_returning_id(conn, statement, _comps.c.id)
+            return await insert_returning_id(conn, statement, _comps.c.id)
 
     async def list_compensations(
         self, instance_id: str, *, tx: Transaction | None = None
@@ -901,14 +913,6 @@ class Storage:
         async with self._use(tx) as conn:
             result = await conn.execute(delete(_comps).where(_comps.c.instance_id == instance_id))
         return result.rowcount
-
-
-async def _insert_returning_id(conn: AsyncConnection, statement: Insert, id_column: Any) -> int:
-    """Run a single-row INSERT and return the id the database generated for it."""
-    if conn.dialect.insert_returning:
-        return int((await conn.execute(statement.returning(id_column))).scalar_one())
-    result = await conn.execute(statement)
-    return int(result.lastrowid)
 
 
 def _whole(seconds: float) -> int:

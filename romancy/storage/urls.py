@@ -91,6 +91,10 @@ class DatabaseURL:
         url = self.url.set(database=name)
         return DatabaseURL(self.dialect, url, url.render_as_string(hide_password=False))
 
+    def libpq_url(self) -> str:
+        """A PostgreSQL URL for libpq (psycopg) itself, password included."""
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
     def dbmate_url(self) -> str:
         """The URL in the form the dbmate CLI expects."""
         if self.dialect == "sqlite":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, Connection, Table
+from sqlalchemy import ColumnElement, Connection, Table, func
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
@@ -91,6 +91,14 @@ class Dialect(IntrospectionHooks, abc.ABC):
     def is_past(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
         """``column`` holds a time that has passed, judged on the database clock."""
         return column < self.now()
+
+    def timestamp(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``column`` in a form comparable with :meth:`now` and :meth:`now_plus`."""
+        return column
+
+    def greatest(self, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The larger of two values."""
+        return func.greatest(a, b)
 
     def is_due(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
         """``column`` holds a time that is now or has passed."""

@@ -75,6 +75,12 @@ class SQLiteDialect(Dialect):
         # datetime() normalises the "T", fraction and offset forms the peers write.
         return func.datetime(column) < func.datetime("now")
 
+    def timestamp(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.datetime(column)
+
+    def greatest(self, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.max(a, b)  # SQLite's two-argument max() is scalar
+
     def is_due(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
         return func.datetime(column) <= func.datetime("now")
 

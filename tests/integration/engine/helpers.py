@@ -65,4 +65,4 @@ async def make_timers_due(app: App, instance_id: str) -> None:
             .where(timers.c.instance_id == instance_id)
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=5))
         )
-    app.engine.timer_wakeup.set()
+    app.engine.timers.wakeup.set()

@@ -1,0 +1,175 @@
+"""Lock-first delivery of channel messages into waiting instances of any runtime.
+
+The deliverer takes the waiting instance's lock, and in one transaction: re-checks that
+it still waits (and is ``waiting_for_message``, so a cancelled instance is never revived),
+takes the next pending message for it (advancing both broadcast cursors, or claiming and
+deleting a competing message), writes the ``ChannelMessageReceived`` row in the layout of
+the runtime that owns the instance, clears the wait and sets it ``running``. Then it
+releases the lock; the owner's resumption picks the instance up (contract-notes §11.8).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+
+from romancy.storage import Storage, Transaction, WaitingSubscriber
+from romancy.storage.notify import RESUMABLE, resumable_payload
+from romancy.wire import history as wire_history
+from romancy.wire import messages as wire
+
+log = logging.getLogger("romancy.delivery")
+
+#: Lease taken on a foreign instance for the few statements of a delivery.
+DELIVERY_LEASE = 30.0
+
+Delivered = Callable[[WaitingSubscriber], Awaitable[None]]
+
+
+class _Undo(Exception):
+    """Roll the delivery transaction back: nothing to deliver after all."""
+
+
+def delivery_owner(worker_id: str) -> str:
+    """A lock owner of its own for one delivery.
+
+    Never the worker's id itself: instance locks are re-entrant for their owner, so a
+    delivery under the worker's id would walk into (and then release) the lock of a run
+    of that very instance on this worker.
+    """
+    return f"{worker_id}/delivery-{uuid.uuid4().hex[:12]}"
+
+
+async def deliver_next(storage: Storage, worker_id: str, waiting: WaitingSubscriber) -> bool:
+    """Deliver the next pending message of ``waiting``'s channel into it; ``True`` if done.
+
+    ``False`` when there was nothing to deliver, the instance runs somewhere (it will find
+    the message itself), or the database refused for now (the leader's missed-delivery
+    check retries).
+    """
+    owner = delivery_owner(worker_id)
+    try:
+        return await _deliver_locked(storage, owner, waiting)
+    except (OperationalError, InterfaceError) as error:  # e.g. a deadlock victim
+        log.info("delivery into %s deferred: %s", waiting.instance_id, error)
+        return False
+
+
+async def _deliver_locked(storage: Storage, owner: str, waiting: WaitingSubscriber) -> bool:
+    if not await storage.try_lock_instance(waiting.instance_id, owner, DELIVERY_LEASE):
+        return False
+    try:
+        async with storage.transaction() as tx:
+            delivered = await _deliver(storage, waiting, tx)
+            if not delivered:
+                raise _Undo
+            await storage.notify(
+                RESUMABLE, resumable_payload(waiting.instance_id, waiting.workflow_name), tx=tx
+            )
+    except _Undo:
+        return False
+    except IntegrityError as error:
+        if storage.dialect.is_unique_violation(error):
+            return False  # delivered concurrently by someone else
+        raise
+    finally:
+        await storage.unlock_instance(waiting.instance_id, owner)
+    return True
+
+
+async def _deliver(storage: Storage, waiting: WaitingSubscriber, tx: Transaction) -> bool:
+    channels = storage.channels
+    current = await channels.waiting(waiting.channel, instance_id=waiting.instance_id, tx=tx)
+    if not current or current[0].status != "waiting_for_message":
+        return False
+    subscriber = current[0]
+    subscription = await channels.subscription(subscriber.instance_id, subscriber.channel, tx=tx)
+    if subscription is None:
+        return False
+    row = await channels.next_message(
+        subscriber.channel, subscriber.mode, subscription.cursor, tx=tx
+    )
+    if row is None:
+        return False
+    message = wire.read_stored(row)
+    if not wire.deliverable(message, subscriber.framework):
+        log.warning(
+            "binary message %s not delivered to Edda instance %s (Edda cannot replay it)",
+            message.message_id,
+            subscriber.instance_id,
+        )
+        return False
+    if not await channels.take(
+        subscriber.instance_id, subscriber.channel, subscriber.mode, row, tx=tx
+    ):
+        return False
+    await storage.append_history(
+        subscriber.instance_id,
+        subscriber.activity_id,
+        wire_history.CHANNEL_MESSAGE_RECEIVED,
+        wire.delivery_record(message, subscriber.framework),
+        tx=tx,
+    )
+    await channels.clear_wait(subscriber.instance_id, subscriber.channel, tx=tx)
+    return await storage.update_instance(
+        subscriber.instance_id, status="running", only_if_status=["waiting_for_message"], tx=tx
+    )
+
+
+async def wake_waiters(
+    storage: Storage,
+    worker_id: str,
+    channel: str,
+    *,
+    only_instance: str | None = None,
+    delivered: Delivered | None = None,
+) -> list[str]:
+    """Deliver into the instances waiting on ``channel``: every broadcast waiter, and the
+    first competing waiter that takes a message. Returns the instances delivered into."""
+    done: list[str] = []
+    competing_served = False
+    for waiting in await storage.channels.waiting(channel, instance_id=only_instance):
+        if waiting.mode == "competing" and competing_served:
+            continue
+        if await deliver_next(storage, worker_id, waiting):
+            done.append(waiting.instance_id)
+            competing_served = competing_served or waiting.mode == "competing"
+            if delivered is not None:
+                await delivered(waiting)
+    return done
+
+
+async def time_out(storage: Storage, worker_id: str, waiting: WaitingSubscriber) -> bool:
+    """Record that ``waiting``'s receive timed out, and set it running (leader)."""
+    owner = delivery_owner(worker_id)
+    if not await storage.try_lock_instance(waiting.instance_id, owner, DELIVERY_LEASE):
+        return False
+    try:
+        async with storage.transaction() as tx:
+            current = await storage.channels.waiting(
+                waiting.channel, instance_id=waiting.instance_id, tx=tx
+            )
+            if not current or current[0].activity_id != waiting.activity_id:
+                return False
+            recorded = await storage.append_history(
+                waiting.instance_id,
+                waiting.activity_id,
+                wire_history.MESSAGE_TIMEOUT,
+                wire.timeout_record(waiting.channel, waiting.timeout_at),
+                ignore_duplicate=True,
+                tx=tx,
+            )
+            await storage.channels.clear_wait(waiting.instance_id, waiting.channel, tx=tx)
+            if recorded:
+                await storage.update_instance(
+                    waiting.instance_id,
+                    status="running",
+                    only_if_status=["waiting_for_message"],
+                    tx=tx,
+                )
+    finally:
+        await storage.unlock_instance(waiting.instance_id, owner)
+    return recorded

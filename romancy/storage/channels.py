@@ -1,0 +1,391 @@
+"""Channel, subscription and group tables: the queries behind ``romancy.channels``.
+
+Reached as ``storage.channels``. Cursors follow DESIGN D7: a broadcast cursor is the
+larger of Edda's ``channel_subscriptions.cursor_message_id`` and Go's
+``channel_delivery_cursors.last_delivered_id``, and both are written. Competing messages
+are claimed by their text ``message_id`` and then deleted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from romancy.storage.execution import insert_returning_id
+from romancy.storage.records import MessageRecord, SubscriptionRecord, WaitingSubscriber
+from romancy.storage.tables import (
+    channel_delivery_cursors,
+    channel_message_claims,
+    channel_messages,
+    channel_subscriptions,
+    workflow_group_memberships,
+    workflow_instances,
+)
+
+if TYPE_CHECKING:
+    from romancy.storage.sql import Storage, Transaction
+
+_subs = channel_subscriptions
+_msgs = channel_messages
+_cursors = channel_delivery_cursors
+_claims = channel_message_claims
+_groups = workflow_group_memberships
+_instances = workflow_instances
+
+
+class ChannelStore:
+    """Channel messages, subscriptions, cursors, claims and group memberships."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._dialect = storage.dialect
+
+    # ------------------------------------------------------------------- messages
+
+    async def insert_message(
+        self,
+        channel: str,
+        message_id: str,
+        data_type: str,
+        data: str | None,
+        data_binary: bytes | None,
+        metadata: str | None,
+        *,
+        tx: Transaction | None = None,
+    ) -> int:
+        """Store a message; returns its sequence number (``channel_messages.id``)."""
+        statement = insert(_msgs).values(
+            channel=channel,
+            message_id=message_id,
+            data_type=data_type,
+            data=data,
+            data_binary=data_binary,
+            metadata=metadata,
+        )
+        async with self._storage._use(tx) as conn:
+            return await insert_returning_id(conn, statement, _msgs.c.id)
+
+    async def next_message(
+        self, channel: str, mode: str, after: int, *, tx: Transaction | None = None
+    ) -> MessageRecord | None:
+        """The first message a subscriber may take: after its cursor (broadcast), or the
+        oldest unclaimed one (competing; skipping rows other transactions hold)."""
+        query = select(*_msgs.c).where(_msgs.c.channel == channel).order_by(_msgs.c.id).limit(1)
+        if mode == "competing":
+            claimed = exists().where(_claims.c.message_id == _msgs.c.message_id)
+            query = query.where(not_(claimed))
+            if self._dialect.supports_skip_locked and tx is not None:
+                query = query.with_for_update(skip_locked=True)
+        else:
+            query = query.where(_msgs.c.id > after)
+        async with self._storage._use(tx, read_only=tx is None) as conn:
+            row = (await conn.execute(query)).first()
+        return MessageRecord(*row) if row is not None else None
+
+    async def take(
+        self, instance_id: str, channel: str, mode: str, message: MessageRecord, *, tx: Transaction
+    ) -> bool:
+        """Consume ``message`` for a subscriber: advance both cursors (broadcast), or
+        claim it by its text id and delete it (competing). ``False``: claimed already."""
+        conn = tx.connection
+        if mode != "competing":
+            await self.advance_cursors(instance_id, channel, message.sequence, tx=tx)
+            return True
+        try:
+            async with conn.begin_nested():
+                await conn.execute(
+                    insert(_claims).values(message_id=message.message_id, instance_id=instance_id)
+                )
+        except IntegrityError as error:
+            if self._dialect.is_unique_violation(error):
+                return False
+            raise
+        # The claim goes too: SQLite enforces no cascade (peers leave orphans there).
+        await conn.execute(delete(_claims).where(_claims.c.message_id == message.message_id))
+        await conn.execute(delete(_msgs).where(_msgs.c.message_id == message.message_id))
+        return True
+
+    async def advance_cursors(
+        self, instance_id: str, channel: str, sequence: int, *, tx: Transaction
+    ) -> None:
+        """Move both broadcast cursor stores forward to ``sequence``."""
+        conn, d = tx.connection, self._dialect
+        await conn.execute(
+            update(_subs)
+            .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+            .values(cursor_message_id=sequence)
+        )
+        await conn.execute(
+            d.upsert(
+                _cursors,
+                ["channel", "instance_id"],
+                {"last_delivered_id": sequence, "updated_at": d.now()},
+            ).values(
+                channel=channel,
+                instance_id=instance_id,
+                last_delivered_id=sequence,
+                updated_at=d.now(),
+            )
+        )
+
+    async def delete_older_than(self, seconds: float) -> int:
+        """Delete messages published more than ``seconds`` ago (and orphaned claims)."""
+        cutoff = self._dialect.now_plus(-seconds)
+        published = self._dialect.timestamp(_msgs.c.published_at)
+        async with self._storage._use(None, atomic=True) as conn:
+            removed = (await conn.execute(delete(_msgs).where(published < cutoff))).rowcount
+            orphaned = not_(exists().where(_msgs.c.message_id == _claims.c.message_id))
+            await conn.execute(delete(_claims).where(orphaned))
+        return removed
+
+    # -------------------------------------------------------------- subscriptions
+
+    async def mode_of(self, channel: str, *, tx: Transaction | None = None) -> str | None:
+        """The mode any subscription of ``channel`` has (a channel's mode is locked)."""
+        query = select(_subs.c.mode).where(_subs.c.channel == channel).limit(1)
+        async with self._storage._use(tx, read_only=tx is None) as conn:
+            return await conn.scalar(query)
+
+    async def subscribe(
+        self, instance_id: str, channel: str, mode: str, *, tx: Transaction | None = None
+    ) -> None:
+        """Subscribe an instance (idempotent). A new broadcast subscriber starts after the
+        channel's newest message, in both cursor stores."""
+        d = self._dialect
+        async with self._storage._use(tx, atomic=True) as conn:
+            current = await conn.scalar(
+                select(_subs.c.mode).where(
+                    _subs.c.instance_id == instance_id, _subs.c.channel == channel
+                )
+            )
+            if current == mode:
+                return
+            if current is not None:
+                await conn.execute(
+                    update(_subs)
+                    .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+                    .values(mode=mode)
+                )
+                return
+            start = None
+            if mode == "broadcast":
+                start = await conn.scalar(
+                    select(func.coalesce(func.max(_msgs.c.id), 0)).where(_msgs.c.channel == channel)
+                )
+            await conn.execute(
+                d.insert_ignore(_subs).values(
+                    instance_id=instance_id, channel=channel, mode=mode, cursor_message_id=start
+                )
+            )
+            if start is not None:
+                await conn.execute(
+                    d.insert_ignore(_cursors).values(
+                        channel=channel,
+                        instance_id=instance_id,
+                        last_delivered_id=start,
+                        updated_at=d.now(),
+                    )
+                )
+
+    async def unsubscribe(
+        self, instance_id: str, channel: str, *, tx: Transaction | None = None
+    ) -> None:
+        """Remove an instance's subscription (and our cursor row) for ``channel``."""
+        async with self._storage._use(tx, atomic=True) as conn:
+            for table in (_subs, _cursors):
+                await conn.execute(
+                    delete(table).where(
+                        table.c.instance_id == instance_id, table.c.channel == channel
+                    )
+                )
+
+    async def subscription(
+        self, instance_id: str, channel: str, *, tx: Transaction | None = None
+    ) -> SubscriptionRecord | None:
+        """An instance's subscription to ``channel``, with the resolved broadcast cursor."""
+        query = (
+            select(
+                _subs.c.instance_id,
+                _subs.c.channel,
+                _subs.c.mode,
+                _subs.c.activity_id,
+                _subs.c.cursor_message_id,
+                _cursors.c.last_delivered_id,
+                _subs.c.timeout_at,
+            )
+            .select_from(
+                _subs.outerjoin(
+                    _cursors,
+                    and_(
+                        _cursors.c.channel == _subs.c.channel,
+                        _cursors.c.instance_id == _subs.c.instance_id,
+                    ),
+                )
+            )
+            .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+        )
+        async with self._storage._use(tx, read_only=tx is None) as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        cursor = max(row.cursor_message_id or 0, row.last_delivered_id or 0)
+        return SubscriptionRecord(
+            row.instance_id, row.channel, row.mode, row.activity_id, cursor, row.timeout_at
+        )
+
+    async def wait(
+        self,
+        instance_id: str,
+        channel: str,
+        activity_id: str,
+        timeout_seconds: float | None,
+        *,
+        tx: Transaction,
+    ) -> bool:
+        """Mark the subscription as waiting under ``activity_id`` (with a deadline)."""
+        timeout_at = (
+            self._dialect.now_plus(timeout_seconds) if timeout_seconds is not None else None
+        )
+        result = await tx.connection.execute(
+            update(_subs)
+            .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+            .values(activity_id=activity_id, timeout_at=timeout_at)
+        )
+        return result.rowcount > 0
+
+    async def clear_wait(self, instance_id: str, channel: str, *, tx: Transaction) -> None:
+        """The subscription no longer waits."""
+        await tx.connection.execute(
+            update(_subs)
+            .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+            .values(activity_id=None, timeout_at=None)
+        )
+
+    async def clear_all_waits(self, instance_id: str, *, tx: Transaction) -> None:
+        """None of the instance's subscriptions waits any more (cancellation)."""
+        await tx.connection.execute(
+            update(_subs)
+            .where(_subs.c.instance_id == instance_id)
+            .values(activity_id=None, timeout_at=None)
+        )
+
+    async def waiting(
+        self, channel: str, *, instance_id: str | None = None, tx: Transaction | None = None
+    ) -> list[WaitingSubscriber]:
+        """Instances of any runtime waiting on ``channel`` (optionally: just one)."""
+        query = _waiting_query().where(_subs.c.channel == channel)
+        if instance_id is not None:
+            query = query.where(_subs.c.instance_id == instance_id)
+        async with self._storage._use(tx, read_only=tx is None) as conn:
+            return [
+                WaitingSubscriber(*row) for row in await conn.execute(query.order_by(_subs.c.id))
+            ]
+
+    async def expired_waits(self, framework: str, *, limit: int) -> list[WaitingSubscriber]:
+        """Waits of ``framework``'s instances whose deadline has passed."""
+        query = (
+            _waiting_query()
+            .where(
+                _instances.c.framework == framework,
+                _subs.c.timeout_at.is_not(None),
+                self._dialect.is_due(_subs.c.timeout_at),
+            )
+            .limit(limit)
+        )
+        async with self._storage._use(None, read_only=True) as conn:
+            return [WaitingSubscriber(*row) for row in await conn.execute(query)]
+
+    async def missed_deliveries(self, framework: str, *, limit: int) -> list[WaitingSubscriber]:
+        """Waiting subscriptions of ``framework`` for which a message is already pending.
+
+        The publisher's wake-up can be missed (the subscriber held its lock at that
+        moment, or the publisher died); these are the waits to deliver into now.
+        """
+        d = self._dialect
+        cursor = d.greatest(
+            func.coalesce(_subs.c.cursor_message_id, 0),
+            func.coalesce(
+                select(_cursors.c.last_delivered_id)
+                .where(
+                    _cursors.c.channel == _subs.c.channel,
+                    _cursors.c.instance_id == _subs.c.instance_id,
+                )
+                .scalar_subquery(),
+                0,
+            ),
+        )
+        newer = exists().where(_msgs.c.channel == _subs.c.channel, _msgs.c.id > cursor)
+        unclaimed = exists().where(
+            _msgs.c.channel == _subs.c.channel,
+            not_(exists().where(_claims.c.message_id == _msgs.c.message_id)),
+        )
+        query = (
+            _waiting_query()
+            .where(
+                _instances.c.framework == framework,
+                _instances.c.status == "waiting_for_message",
+                or_(
+                    and_(_subs.c.mode == "broadcast", newer),
+                    and_(_subs.c.mode == "competing", unclaimed),
+                ),
+            )
+            .limit(limit)
+        )
+        async with self._storage._use(None, read_only=True) as conn:
+            return [WaitingSubscriber(*row) for row in await conn.execute(query)]
+
+    async def remove_instance(self, instance_id: str, *, tx: Transaction) -> None:
+        """Drop an ending instance's subscriptions, cursors and group memberships."""
+        for table in (_subs, _cursors, _groups):
+            await tx.connection.execute(delete(table).where(table.c.instance_id == instance_id))
+
+    # --------------------------------------------------------------------- groups
+
+    async def join_group(
+        self, instance_id: str, group: str, *, tx: Transaction | None = None
+    ) -> None:
+        async with self._storage._use(tx) as conn:
+            await conn.execute(
+                self._dialect.insert_ignore(_groups).values(
+                    instance_id=instance_id, group_name=group
+                )
+            )
+
+    async def leave_group(
+        self, instance_id: str, group: str, *, tx: Transaction | None = None
+    ) -> None:
+        async with self._storage._use(tx) as conn:
+            await conn.execute(
+                delete(_groups).where(
+                    _groups.c.instance_id == instance_id, _groups.c.group_name == group
+                )
+            )
+
+    async def group_members(self, group: str) -> list[str]:
+        """Instance ids in ``group``, oldest membership first."""
+        query = (
+            select(_groups.c.instance_id)
+            .where(_groups.c.group_name == group)
+            .order_by(_groups.c.id)
+        )
+        async with self._storage._use(None, read_only=True) as conn:
+            return list((await conn.scalars(query)).all())
+
+
+def _waiting_query() -> Any:
+    return (
+        select(
+            _subs.c.instance_id,
+            _subs.c.channel,
+            _subs.c.mode,
+            _subs.c.activity_id,
+            _instances.c.framework,
+            _instances.c.workflow_name,
+            _instances.c.status,
+            _subs.c.timeout_at,
+        )
+        .join_from(_subs, _instances, _instances.c.instance_id == _subs.c.instance_id)
+        .where(_subs.c.activity_id.is_not(None), _subs.c.activity_id != "")
+    )

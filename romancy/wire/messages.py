@@ -1,0 +1,277 @@
+"""Channel messages and CloudEvents as each runtime writes and reads them.
+
+Writers are per reader (DESIGN D6): a lock-first delivery writes the
+``ChannelMessageReceived`` history row in the layout of the runtime that owns the waiting
+instance. Readers accept every layout (contract-notes §5.6, §6.2, §11.7, §11.9).
+
+``ChannelMessageReceived`` layouts:
+
+* Edda: ``{"id": "<message_id>", "channel", "data", "metadata", "published_at"}``
+* Go: ``{"id": <internal int id>, "channel_name", "created_at", "data", "metadata"?}``
+* ours: Edda's keys plus ``"sequence"`` (the internal id), ``published_at`` in RFC 3339
+
+A CloudEvent becomes a channel message in Edda's layout — the payload as ``data``, the
+attributes as ``ce_*`` metadata — which Edda and we read. Go's ``WaitEvent`` expects the
+whole envelope as ``data`` instead, so a delivery into a waiting Go instance rebuilds the
+envelope for that row.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from romancy.serialization import format_time, parse_time
+from romancy.storage.records import HistoryRecord, MessageRecord
+from romancy.wire.history import ACTIVITY_COMPLETED, dump, event_payload
+
+#: ``workflow_instances.framework`` of the peers.
+EDDA = "python"
+GO = "go"
+
+#: CloudEvent context attributes that are not extensions (CloudEvents 1.0).
+CE_CORE = (
+    "id",
+    "source",
+    "type",
+    "specversion",
+    "time",
+    "datacontenttype",
+    "subject",
+    "dataschema",
+)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A row of ``channel_messages``, decoded."""
+
+    sequence: int
+    message_id: str
+    channel: str
+    data: Any  # JSON value, or bytes for a binary message
+    metadata: dict[str, Any] | None
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """A received message as a replaying workflow sees it, whoever recorded it."""
+
+    id: str
+    channel: str
+    data: Any
+    metadata: dict[str, Any]
+    published_at: datetime | None
+    sequence: int | None = None
+
+
+@dataclass(frozen=True)
+class CloudEventView:
+    """A CloudEvent's attributes and payload."""
+
+    id: str
+    type: str
+    source: str
+    specversion: str = "1.0"
+    time: str | None = None
+    datacontenttype: str | None = None
+    subject: str | None = None
+    dataschema: str | None = None
+    extensions: dict[str, Any] = field(default_factory=dict)
+    data: Any = None
+
+
+# ----------------------------------------------------------------------- writing
+
+
+def delivery_record(message: StoredMessage, reader: str) -> str | bytes:
+    """The ``ChannelMessageReceived`` event data for an instance of framework ``reader``."""
+    if reader == GO:
+        data = message.data
+        event = event_of_message(message.data, message.metadata)
+        if event is not None and not _is_go_envelope(message.data):
+            data = go_envelope(event)  # Go's WaitEvent reads the envelope from data
+        record: dict[str, Any] = {
+            "id": message.sequence,
+            "channel_name": message.channel,
+            "created_at": format_time(message.published_at),
+            "data": _jsonable(data),
+        }
+        if message.metadata:
+            record["metadata"] = message.metadata
+        return dump(record)
+    if isinstance(message.data, bytes) and reader == EDDA:
+        return message.data  # Edda's own binary layout: the raw bytes (see deliverable())
+    stamp = message.published_at.astimezone(UTC)
+    return dump(
+        {
+            "id": message.message_id,
+            "channel": message.channel,
+            "data": _jsonable(message.data),
+            "metadata": message.metadata or {},
+            "published_at": stamp.isoformat() if reader == EDDA else format_time(stamp),
+            "sequence": message.sequence,
+        }
+    )
+
+
+def deliverable(message: StoredMessage, reader: str) -> bool:
+    """Whether a message may be delivered into an instance of ``reader``.
+
+    Edda's replay crashes on binary history rows, so binary messages are never delivered
+    to Edda instances (contract-notes §3.3, §11.8).
+    """
+    return not (reader == EDDA and isinstance(message.data, bytes))
+
+
+def timeout_record(channel: str, timeout_at: datetime | None) -> str:
+    """Our ``MessageTimeout`` event data (Edda's keys, which both we and Edda read)."""
+    return dump(
+        {
+            "_error": True,
+            "error_type": "TimeoutError",
+            "error_message": f"Message on channel '{channel}' did not arrive within timeout",
+            "channel": channel,
+            "timeout_at": format_time(timeout_at) if timeout_at else None,
+        }
+    )
+
+
+def message_columns(
+    data: Any, metadata: dict[str, Any] | None
+) -> tuple[str, str | None, bytes | None, str | None]:
+    """``(data_type, data, data_binary, metadata)`` for a ``channel_messages`` row."""
+    meta = dump(metadata) if metadata else None
+    if isinstance(data, bytes):
+        return "binary", None, data, meta
+    return "json", dump(data), None, meta
+
+
+def cloudevent_message(event: CloudEventView) -> tuple[Any, dict[str, Any]]:
+    """A CloudEvent as channel message ``(data, metadata)`` in Edda's layout."""
+    metadata: dict[str, Any] = {
+        "ce_type": event.type,
+        "ce_source": event.source,
+        "ce_id": event.id,
+        "ce_specversion": event.specversion,
+        "ce_time": event.time,
+        "ce_datacontenttype": event.datacontenttype,
+        "ce_subject": event.subject,
+    }
+    if event.extensions:
+        metadata["ce_extensions"] = event.extensions
+    return event.data, metadata
+
+
+def go_envelope(event: CloudEventView) -> dict[str, Any]:
+    """The envelope Go Romancy stores and reads as a CloudEvent-derived message's data."""
+    envelope: dict[str, Any] = {
+        "id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "specversion": event.specversion,
+    }
+    if event.time:
+        envelope["time"] = event.time
+    if event.data is not None:
+        envelope["data"] = _jsonable(event.data)
+    if event.extensions:
+        envelope["extensions"] = event.extensions
+    return envelope
+
+
+# ----------------------------------------------------------------------- reading
+
+
+def read_delivered(record: HistoryRecord) -> MessageView:
+    """A received message from a history row in any runtime's layout."""
+    data = event_payload(record)
+    if isinstance(data, bytes):  # Edda's binary delivery: raw bytes, no envelope
+        return MessageView(id="", channel="", data=data, metadata={}, published_at=None)
+    if not isinstance(data, dict):
+        raise ValueError(f"unrecognised received-message record {record.activity_id!r}")
+    raw_id = data.get("id")
+    sequence = data.get("sequence") if isinstance(data.get("sequence"), int) else None
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        sequence = sequence or raw_id
+    when = data.get("published_at") or data.get("created_at")
+    published = parse_time(when) if isinstance(when, str) and when[:4] != "0001" else None
+    return MessageView(
+        id=str(raw_id) if raw_id is not None else "",
+        channel=str(data.get("channel") or data.get("channel_name") or ""),
+        data=data.get("data", data.get("payload")),
+        metadata=data.get("metadata") or {},
+        published_at=published,
+        sequence=sequence,
+    )
+
+
+def is_received_record(record: HistoryRecord) -> bool:
+    """A recorded receive: ``ChannelMessageReceived``, or Go's ``ActivityCompleted`` form."""
+    if record.event_type != ACTIVITY_COMPLETED:
+        return True
+    data = event_payload(record)
+    return isinstance(data, dict) and "channel_name" in data and "data" in data
+
+
+def read_stored(row: MessageRecord) -> StoredMessage:
+    """A ``channel_messages`` row, decoded (any writer)."""
+    data: Any = (
+        row.data_binary
+        if row.data_type == "binary"
+        else (json.loads(row.data) if row.data else None)
+    )
+    meta = json.loads(row.metadata) if row.metadata else None
+    return StoredMessage(
+        row.sequence,
+        row.message_id,
+        row.channel,
+        data,
+        meta if isinstance(meta, dict) else None,
+        row.published_at,
+    )
+
+
+def event_of_message(data: Any, metadata: dict[str, Any] | None) -> CloudEventView | None:
+    """The CloudEvent a channel message carries, in either peer's layout (§6.2)."""
+    meta = metadata or {}
+    if "ce_type" in meta:  # Edda's layout: payload in data, attributes in metadata
+        return CloudEventView(
+            id=str(meta.get("ce_id") or ""),
+            type=str(meta["ce_type"]),
+            source=str(meta.get("ce_source") or "unknown"),
+            specversion=str(meta.get("ce_specversion") or "1.0"),
+            time=meta.get("ce_time"),
+            datacontenttype=meta.get("ce_datacontenttype"),
+            subject=meta.get("ce_subject"),
+            extensions=dict(meta.get("ce_extensions") or {}),
+            data=data,
+        )
+    if _is_go_envelope(data):  # Go's layout: the whole envelope in data
+        return CloudEventView(
+            id=str(data["id"]),
+            type=str(data["type"]),
+            source=str(data["source"]),
+            specversion=str(data.get("specversion") or "1.0"),
+            time=data.get("time"),
+            extensions=dict(data.get("extensions") or {}),
+            data=data.get("data"),
+        )
+    return None
+
+
+def _is_go_envelope(data: Any) -> bool:
+    return isinstance(data, dict) and all(
+        k in data for k in ("specversion", "type", "source", "id")
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """Bytes travel in JSON records as base64 text (``{"_binary": true, "data": …}``)."""
+    if isinstance(value, bytes):
+        return {"_binary": True, "data": base64.b64encode(value).decode("ascii")}
+    return value
