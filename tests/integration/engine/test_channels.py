@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from romancy.storage.tables import (
     workflow_group_memberships,
 )
 
-from .helpers import eventually, history, wait_for_status
+from .helpers import history, wait_for_status
 
 
 @dataclasses.dataclass
