@@ -54,6 +54,14 @@ from romancy.errors import (
     WorkflowNotRegisteredError,
     is_terminal_error,
 )
+from romancy.events import (
+    CloudEvent,
+    ReceivedEvent,
+    ingest_cloudevent,
+    send_event,
+    send_event_transactional,
+    wait_event,
+)
 from romancy.hooks import WorkflowHooks
 from romancy.retry import RetryPolicy
 from romancy.storage import InstancePage, InstanceQuery, InstanceRecord, Storage, parse_database_url
@@ -71,6 +79,7 @@ __all__ = [
     "ChannelMode",
     "ChannelModeConflictError",
     "ChannelNotSubscribedError",
+    "CloudEvent",
     "ConfigurationError",
     "DatabaseUnavailableError",
     "EventTimeoutError",
@@ -82,6 +91,7 @@ __all__ = [
     "MigrationError",
     "MigrationLockTimeoutError",
     "NonDeterminismError",
+    "ReceivedEvent",
     "ReceivedMessage",
     "RetryExhaustedError",
     "RetryPolicy",
@@ -111,6 +121,7 @@ __all__ = [
     "get_group_members",
     "get_workflow",
     "get_workflow_result",
+    "ingest_cloudevent",
     "is_suspend_signal",
     "is_terminal_error",
     "join_group",
@@ -120,11 +131,14 @@ __all__ = [
     "receive",
     "recur",
     "register_workflow",
+    "send_event",
+    "send_event_transactional",
     "send_to",
     "sleep",
     "sleep_until",
     "start_workflow",
     "subscribe",
     "unsubscribe",
+    "wait_event",
     "workflow",
 ]

@@ -12,14 +12,25 @@ from romancy.engine.background import BackgroundLoops
 from romancy.engine.engine import Engine
 from romancy.engine.run import Outcome
 from romancy.errors import (
+    ConfigurationError,
     RomancyError,
     WorkflowCancelledError,
     WorkflowFailedError,
     WorkflowNotFoundError,
 )
 from romancy.hooks import WorkflowHooks
+from romancy.http import RomancyASGI
+from romancy.outbox import OutboxRelayer
 from romancy.serialization import from_json, loads
-from romancy.storage import InstancePage, InstanceQuery, InstanceRecord, Storage
+from romancy.storage import (
+    InstancePage,
+    InstanceQuery,
+    InstanceRecord,
+    Storage,
+    notify,
+    parse_database_url,
+)
+from romancy.storage.notify import Listener
 from romancy.wire import history as wire
 from romancy.workflow import Workflow, defined_workflows
 
@@ -54,9 +65,17 @@ class App:
         if config is not None and options:
             raise RomancyError("pass either config= or keyword options to App, not both")
         self.config = config or AppConfig.from_options(options)
+        dialect = parse_database_url(self.config.database).dialect
+        if self.config.listen_notify and dialect != "postgresql":
+            raise ConfigurationError(
+                f"listen_notify=True needs PostgreSQL; {self.config.database!r} is {dialect}"
+            )
+        self._notify = self.config.listen_notify is not False and dialect == "postgresql"
         self._storage: Storage | None = None
         self._engine = Engine(self)
         self._loops = BackgroundLoops(self._engine)
+        self._relayer: OutboxRelayer | None = None
+        self._listener: Listener | None = None
         self._started = False
 
     # ---------------------------------------------------------------- lifecycle
@@ -73,10 +92,19 @@ class App:
             await storage.close()
             raise
         self._storage = storage
+        storage.notify_enabled = self._notify
         for workflow in defined_workflows().values():
             if workflow.name not in self._engine.workflows:
                 self._engine.register(workflow)
         self._loops.start()
+        if self.config.outbox_enabled:
+            self._relayer = OutboxRelayer(storage, self.config)
+            self._relayer.start()
+        if self._notify:
+            self._listener = Listener(
+                storage.url.libpq_url(), self._on_notify, self.config.notify_reconnect_delay
+            )
+            self._listener.start()
         self._started = True
         log.info("romancy worker %s started on %s", self.worker_id, storage.url.redacted)
 
@@ -85,6 +113,10 @@ class App:
         if not self._started:
             return
         self._started = False
+        for part in (self._listener, self._relayer):
+            if part is not None:
+                await part.stop()
+        self._listener = self._relayer = None
         await self._loops.stop()
         await self._engine.shutdown(self.config.shutdown_timeout)
         assert self._storage is not None
@@ -127,9 +159,48 @@ class App:
         return self._engine
 
     @property
+    def is_running(self) -> bool:
+        """Started and not shut down."""
+        return self._started
+
+    @property
     def is_leader(self) -> bool:
         """Whether this worker currently runs the leader-only tasks."""
         return self._loops.is_leader
+
+    # ---------------------------------------------------------------------- http
+
+    def asgi(self) -> RomancyASGI:
+        """The HTTP endpoint as an ASGI application (mountable under any prefix)."""
+        return RomancyASGI(self)
+
+    async def serve(self, host: str = "127.0.0.1", port: int = 8080) -> None:
+        """Serve :meth:`asgi` until cancelled (Go's ``ListenAndServe``), starting the App
+        first if needed and shutting it down afterwards."""
+        import uvicorn
+
+        owns_lifecycle = not self._started
+        if owns_lifecycle:
+            await self.start()
+        server = uvicorn.Server(
+            uvicorn.Config(self.asgi(), host=host, port=port, lifespan="off", log_level="warning")
+        )
+        try:
+            await server.serve()
+        finally:
+            if owns_lifecycle:
+                await self.shutdown()
+
+    def _on_notify(self, channel: str, payload: str) -> None:
+        """A NOTIFY hint arrived: wake whatever it concerns (polling covers the rest)."""
+        if channel == notify.RESUMABLE:
+            self._engine.resume_wakeup.set()
+        elif channel == notify.TIMER_EXPIRED:
+            self._engine.timers.wakeup.set()
+        elif channel == notify.CHANNEL_MESSAGE:
+            self._engine.message_deadlines.wakeup.set()
+        elif channel == notify.OUTBOX_PENDING and self._relayer is not None:
+            self._relayer.wakeup.set()
 
     # ----------------------------------------------------------------- workflows
 

@@ -241,6 +241,28 @@ async def _publish_step(
     )
 
 
+async def publish_message(
+    app: App,
+    channel: str,
+    data: Any,
+    metadata: dict[str, Any] | None,
+    *,
+    only_instance: str | None = None,
+) -> str:
+    """Store a message with any JSON payload and wake its waiters (engine use: CloudEvent
+    ingestion). ``only_instance`` limits the wake-up to one waiting instance."""
+    return await _publish(
+        app.storage,
+        app.worker_id,
+        channel,
+        data,
+        metadata,
+        app,
+        only_instance=only_instance,
+        objects_only=False,
+    )
+
+
 async def _publish(
     storage: Storage,
     worker_id: str,
@@ -251,20 +273,23 @@ async def _publish(
     *,
     step: str | None = None,
     instance_id: str | None = None,
+    only_instance: str | None = None,
+    objects_only: bool = True,
 ) -> str:
     payload = (
         data if isinstance(data, bytes) else to_json(data, what=f"message on channel {channel!r}")
     )
-    if not isinstance(payload, dict | bytes):
+    if objects_only and not isinstance(payload, dict | bytes):
         raise ConfigurationError(
             f"a channel message must be a JSON object (or bytes), not {type(payload).__name__}: "
             "the peers read only objects (Edda replaces anything else with {})"
         )
     message_id = str(uuid.uuid4())
-    data_type, text, binary, meta = wire.message_columns(payload, to_json(metadata or {}) or None)
+    meta = to_json(metadata, what="message metadata") if metadata else None
+    data_type, text, binary, meta_text = wire.message_columns(payload, meta)
     async with storage.transaction() as tx:
         await storage.channels.insert_message(
-            channel, message_id, data_type, text, binary, meta, tx=tx
+            channel, message_id, data_type, text, binary, meta_text, tx=tx
         )
         if step is not None and instance_id is not None:
             await storage.append_history(
@@ -276,7 +301,9 @@ async def _publish(
             )
         await storage.notify(CHANNEL_MESSAGE, channel_message_payload(channel, message_id), tx=tx)
     try:
-        await wake_waiters(storage, worker_id, channel, delivered=_resumer(app))
+        await wake_waiters(
+            storage, worker_id, channel, only_instance=only_instance, delivered=_resumer(app)
+        )
     except Exception as error:  # the message is stored; the leader's check delivers it
         log.warning("waking the subscribers of %r failed: %s", channel, error)
     return message_id

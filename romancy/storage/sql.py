@@ -45,6 +45,7 @@ from romancy.storage.migrations import (
     bundled_migrations_dir,
     load_migrations,
 )
+from romancy.storage.outbox import OutboxStore
 from romancy.storage.records import (
     CompensationRecord,
     HistoryRecord,
@@ -152,6 +153,8 @@ class Storage:
         self._instance_writers = {flag: self._instance_writer(flag) for flag in (False, True)}
         #: Channel messages, subscriptions, cursors, claims and groups.
         self.channels = ChannelStore(self)
+        #: The transactional outbox.
+        self.outbox = OutboxStore(self)
         #: Send NOTIFY hints on the shared channels (PostgreSQL only).
         self.notify_enabled = dialect.name == "postgresql"
 

@@ -1,0 +1,211 @@
+"""CloudEvents: waiting for them in workflows, ingesting them, sending them via the outbox.
+
+* ``wait_event(ctx, event_type, timeout=…, type=…)`` — subscribe (broadcast) to the
+  channel named after the event type and receive from it; a timeout raises
+  :class:`~romancy.EventTimeoutError`. Events ingested by Edda (payload + ``ce_*``
+  metadata) and by Go (the whole envelope as data) both read correctly.
+* ``ingest_cloudevent(app, event)`` — what the HTTP endpoint does with an event: publish
+  it to its channel (``romancyinstanceid`` targets ``"<type>:<id>"`` as Go does;
+  ``eddainstanceid`` delivers only to that instance, as Edda does), and start the
+  workflows registered as handlers of the type.
+* ``send_event(ctx, type, source, data)`` — queue a CloudEvent in the transactional
+  outbox; inside an activity it joins the activity's transaction.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from romancy import hooks as h
+from romancy.channels import ChannelMode, publish_message, receive, subscribe
+from romancy.context import WorkflowContext
+from romancy.engine.session import current_session
+from romancy.errors import ChannelMessageTimeoutError, EventTimeoutError
+from romancy.serialization import dumps, from_json, parse_time
+from romancy.storage import Transaction
+from romancy.storage.notify import OUTBOX_PENDING, outbox_payload
+from romancy.wire import history as wire_history
+from romancy.wire import messages as wire
+
+if TYPE_CHECKING:
+    from romancy.app import App
+
+T = TypeVar("T")
+
+#: CloudEvent extensions that target one instance.
+ROMANCY_TARGET = "romancyinstanceid"
+EDDA_TARGET = "eddainstanceid"
+
+
+@dataclass(frozen=True)
+class CloudEvent:
+    """A CloudEvents 1.0 event (Go's ``CloudEvent``)."""
+
+    id: str
+    type: str
+    source: str
+    specversion: str = "1.0"
+    time: datetime | None = None
+    datacontenttype: str | None = None
+    dataschema: str | None = None
+    subject: str | None = None
+    data: Any = None
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    def view(self) -> wire.CloudEventView:
+        return wire.CloudEventView(
+            id=self.id,
+            type=self.type,
+            source=self.source,
+            specversion=self.specversion,
+            time=self.time.isoformat() if self.time else None,
+            datacontenttype=self.datacontenttype,
+            subject=self.subject,
+            dataschema=self.dataschema,
+            extensions=dict(self.extensions),
+            data=self.data,
+        )
+
+
+@dataclass(frozen=True)
+class ReceivedEvent(Generic[T]):
+    """An event a workflow received (Go's ``ReceivedEvent[T]``)."""
+
+    id: str
+    type: str
+    source: str
+    data: T
+    specversion: str = "1.0"
+    time: datetime | None = None
+    datacontenttype: str | None = None
+    subject: str | None = None
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+async def wait_event(
+    ctx: WorkflowContext,
+    event_type: str,
+    *,
+    type: Any = None,
+    timeout: float | timedelta | None = None,
+    event_id: str | None = None,
+) -> ReceivedEvent[Any]:
+    """Wait for a CloudEvent of ``event_type`` (durably: the workflow suspends)."""
+    await subscribe(ctx, event_type, ChannelMode.BROADCAST)
+    started = time.monotonic()
+    if not ctx.is_replaying:
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        await h.call_hook(
+            ctx.hooks,
+            "on_event_wait_start",
+            h.EventWaitStartInfo(
+                ctx.instance_id,
+                ctx.workflow_name,
+                event_type,
+                timedelta(seconds=seconds) if seconds is not None else None,
+            ),
+        )
+    try:
+        message = await receive(ctx, event_type, timeout=timeout, activity_id=event_id)
+    except ChannelMessageTimeoutError:
+        raise EventTimeoutError(ctx.instance_id, event_type) from None
+    event = wire.event_of_message(message.data, message.metadata) or wire.CloudEventView(
+        id=message.id, type=event_type, source="unknown", data=message.data
+    )
+    await h.call_hook(
+        ctx.hooks,
+        "on_event_wait_complete",
+        h.EventWaitCompleteInfo(
+            ctx.instance_id,
+            ctx.workflow_name,
+            event_type,
+            timedelta(seconds=time.monotonic() - started),
+        ),
+    )
+    data = from_json(event.data, type, what=f"event {event_type!r}") if type else event.data
+    return ReceivedEvent(
+        id=event.id,
+        type=event.type,
+        source=event.source,
+        data=data,
+        specversion=event.specversion,
+        time=parse_time(event.time) if event.time else None,
+        datacontenttype=event.datacontenttype,
+        subject=event.subject,
+        extensions=event.extensions,
+    )
+
+
+async def ingest_cloudevent(app: App, event: CloudEvent) -> str:
+    """Publish an incoming event to its channel and start its handler workflows.
+
+    Returns the channel message id.
+    """
+    romancy_target = event.extensions.get(ROMANCY_TARGET)
+    edda_target = event.extensions.get(EDDA_TARGET)
+    await h.call_hook(
+        app.hooks,
+        "on_event_received",
+        h.EventReceivedInfo(
+            event.type, event.id, event.source, str(romancy_target or edda_target or "")
+        ),
+    )
+    channel = f"{event.type}:{romancy_target}" if romancy_target else event.type
+    data, metadata = wire.cloudevent_message(event.view())
+    message_id = await publish_message(
+        app, channel, data, metadata, only_instance=str(edda_target) if edda_target else None
+    )
+    handler = app.engine.workflows.get(event.type)
+    if handler is not None and handler.event_handler:
+        await app.start_workflow(handler, event.data)
+    return message_id
+
+
+async def send_event(
+    ctx: WorkflowContext,
+    event_type: str,
+    source: str,
+    data: Any,
+    *,
+    event_id: str | None = None,
+    content_type: str = "application/json",
+) -> str:
+    """Queue a CloudEvent in the outbox; returns its id.
+
+    Inside an activity it joins the step's transaction (it is sent only if the step
+    commits). From workflow code it is a recorded step of its own (never queued twice).
+    """
+    event_id = event_id or str(uuid.uuid4())
+    payload = data if isinstance(data, bytes) else dumps(data, what=f"event {event_type!r}")
+    storage = ctx.storage
+    session = current_session.get()
+    if session is not None:
+        tx = Transaction(await session.connection())
+        await storage.outbox.add(event_id, event_type, source, payload, content_type, tx=tx)
+        await storage.notify(OUTBOX_PENDING, outbox_payload(event_id, event_type), tx=tx)
+        return event_id
+    step = ctx.generate_activity_id(f"send_event_{event_type}")
+    ctx.claim_activity_id(step)
+    recorded = ctx.log.take(step)
+    if recorded is not None:
+        return str(wire_history.read_step(recorded).result)
+    ctx.log.ensure_new_step_allowed(step, ctx.workflow_name)
+    async with storage.transaction() as tx:
+        await storage.outbox.add(event_id, event_type, source, payload, content_type, tx=tx)
+        await storage.append_history(
+            ctx.instance_id,
+            step,
+            wire_history.ACTIVITY_COMPLETED,
+            wire_history.activity_completed("send_event", event_id),
+            tx=tx,
+        )
+        await storage.notify(OUTBOX_PENDING, outbox_payload(event_id, event_type), tx=tx)
+    return event_id
+
+
+#: Go names both; they do the same here (the outbox write is always transactional).
+send_event_transactional = send_event
