@@ -1,0 +1,172 @@
+"""The transactional outbox and its relayer, against a real local HTTP broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+import romancy
+from romancy import App, AppConfig, WorkflowContext
+from romancy.outbox import OutboxRelayer
+from romancy.storage import Storage
+from romancy.storage.tables import outbox_events
+from tests.support.http import Broker, serving
+
+from .helpers import history
+
+
+@romancy.activity(retry_policy=romancy.RetryPolicy.no_retry())
+async def ob_book(ctx: WorkflowContext, fail: bool) -> str:
+    await romancy.send_event(ctx, "booking.made", "tests", {"fail": fail})
+    if fail:
+        raise romancy.TerminalError("rolled back with its event")
+    return "booked"
+
+
+@romancy.workflow
+async def ob_flow(ctx: WorkflowContext, fail: bool) -> str:
+    event_id = await romancy.send_event(ctx, "flow.started", "tests", {"x": 1})
+    await romancy.sleep(ctx, 0.2)  # replayed after this: the event is not queued twice
+    try:
+        return f"{await ob_book(ctx, fail)} {len(event_id)}"
+    except romancy.TerminalError:
+        return "failed"
+
+
+async def _statuses(storage: Storage) -> Counter[str]:
+    async with storage.transaction(read_only=True) as tx:
+        rows = await tx.connection.execute(select(outbox_events.c.status))
+        return Counter(row[0] for row in rows)
+
+
+def _config(storage: Storage, url: str, **options: object) -> AppConfig:
+    return AppConfig(database=storage.url.original, broker_url=url, outbox_enabled=True, **options)  # type: ignore[arg-type]
+
+
+async def test_events_are_queued_with_their_step(app: App) -> None:
+    ok = await app.start_workflow(ob_flow, False)
+    bad = await app.start_workflow(ob_flow, True)
+    assert await app.wait_for_result(ok, timeout=20) == "booked 36"
+    assert await app.wait_for_result(bad, timeout=20) == "failed"
+    async with app.storage.transaction(read_only=True) as tx:
+        types = Counter(
+            row[0] for row in await tx.connection.execute(select(outbox_events.c.event_type))
+        )
+    # One "flow.started" per workflow (not repeated by the replay after the sleep); one
+    # "booking.made" only: the failed activity's event rolled back with it.
+    assert types == Counter({"flow.started": 2, "booking.made": 1})
+    assert "send_event_flow.started:1" in [r.activity_id for r in await history(app, ok)]
+
+
+async def test_relayer_sends_binary_and_structured_cloudevents(storage: Storage) -> None:
+    broker = Broker()
+    await storage.outbox.add("e-bin", "order.created", "shop", '{"n": 1}', "application/json")
+    async with serving(broker) as url:
+        await OutboxRelayer(storage, _config(storage, url)).relay_once()
+        await storage.outbox.add("e-str", "order.updated", "shop", '{"n": 2}', "application/json")
+        await OutboxRelayer(storage, _config(storage, url, outbox_structured=True)).relay_once()
+    (binary_headers, binary_body), (structured_headers, structured_body) = broker.requests
+    assert binary_headers["ce-id"] == "e-bin" and binary_headers["ce-type"] == "order.created"
+    assert binary_headers["ce-specversion"] == "1.0" and binary_headers["ce-source"] == "shop"
+    assert binary_headers["content-type"] == "application/json"
+    assert json.loads(binary_body) == {"n": 1}
+    assert structured_headers["content-type"] == "application/cloudevents+json"
+    envelope = json.loads(structured_body)
+    assert (envelope["id"], envelope["type"], envelope["data"]) == (
+        "e-str",
+        "order.updated",
+        {"n": 2},
+    )
+    assert await _statuses(storage) == Counter({"published": 2})
+
+
+async def test_failures_retry_with_backoff_then_fail_and_4xx_is_invalid(storage: Storage) -> None:
+    broker = Broker(statuses=[400, 503])
+    for event_id in ("e-bad", "e-flaky"):
+        await storage.outbox.add(event_id, "t", "s", "{}", "application/json")
+    async with serving(broker) as url:
+        relayer = OutboxRelayer(storage, _config(storage, url, outbox_max_retries=2))
+        assert await relayer.relay_once() == 2
+        assert await relayer.relay_once() == 0  # the failed one backs off before its retry
+        await _backdate(storage)
+        broker.statuses = [503]
+        assert await relayer.relay_once() == 1
+    async with storage.transaction(read_only=True) as tx:
+        rows = dict(
+            (
+                await tx.connection.execute(
+                    select(outbox_events.c.event_id, outbox_events.c.status)
+                )
+            ).all()
+        )
+        flaky = (
+            await tx.connection.execute(
+                select(outbox_events.c.retry_count, outbox_events.c.last_error).where(
+                    outbox_events.c.event_id == "e-flaky"
+                )
+            )
+        ).one()
+    assert sorted(rows.values()) == ["failed", "invalid"]
+    assert flaky.retry_count == 2 and "503" in flaky.last_error
+
+
+async def test_a_stuck_claim_is_reclaimed(storage: Storage) -> None:
+    await storage.outbox.add("e-stuck", "t", "s", "{}", "application/json")
+    assert [e.event_id for e in await storage.outbox.claim(10, 300)] == ["e-stuck"]
+    assert await storage.outbox.claim(10, 300) == []  # processing: not claimed twice
+    await _backdate(storage, minutes=10)
+    assert [e.event_id for e in await storage.outbox.claim(10, 300)] == ["e-stuck"]
+
+
+async def test_two_relayers_send_each_of_1000_events_once(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        for n in range(1000):
+            await storage.outbox.add(
+                f"e-{n:04d}", "bulk", "tests", f'{{"n": {n}}}', "application/json", tx=tx
+            )
+    broker = Broker()
+    async with serving(broker) as url:
+        config = _config(storage, url, outbox_batch_size=50)
+        other = await Storage.open(storage.url.original)
+        try:
+            relayers = [OutboxRelayer(storage, config), OutboxRelayer(other, config)]
+
+            async def drain(relayer: OutboxRelayer) -> int:
+                total = 0
+                while (sent := await relayer.relay_once()) > 0:
+                    total += sent
+                return total
+
+            counts = await asyncio.gather(*(drain(r) for r in relayers))
+        finally:
+            await other.close()
+    ids = Counter(headers["ce-id"] for headers, _ in broker.requests)
+    assert len(ids) == 1000 and set(ids.values()) == {1}
+    assert sum(counts) == 1000
+    assert await _statuses(storage) == Counter({"published": 1000})
+
+
+async def test_app_runs_the_relayer(storage: Storage) -> None:
+    broker = Broker()
+    async with serving(broker) as url:
+        async with App(config=_config(storage, url, outbox_interval=0.05)) as app:
+            instance_id = await app.start_workflow(ob_flow, False)
+            await app.wait_for_result(instance_id, timeout=20)
+            for _ in range(200):
+                if len(broker.requests) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+    assert sorted(h["ce-type"] for h, _ in broker.requests) == ["booking.made", "flow.started"]
+
+
+async def _backdate(storage: Storage, minutes: int = 1) -> None:
+    async with storage.transaction() as tx:
+        await tx.connection.execute(
+            update(outbox_events).values(
+                published_at=datetime.now(UTC) - timedelta(minutes=minutes)
+            )
+        )
