@@ -152,14 +152,16 @@ async def test_two_relayers_send_each_of_1000_events_once(storage: Storage) -> N
 
 async def test_app_runs_the_relayer(storage: Storage) -> None:
     broker = Broker()
-    async with serving(broker) as url:
-        async with App(config=_config(storage, url, outbox_interval=0.05)) as app:
-            instance_id = await app.start_workflow(ob_flow, False)
-            await app.wait_for_result(instance_id, timeout=20)
-            for _ in range(200):
-                if len(broker.requests) >= 2:
-                    break
-                await asyncio.sleep(0.05)
+    async with (
+        serving(broker) as url,
+        App(config=_config(storage, url, outbox_interval=0.05)) as app,
+    ):
+        instance_id = await app.start_workflow(ob_flow, False)
+        await app.wait_for_result(instance_id, timeout=20)
+        for _ in range(200):
+            if len(broker.requests) >= 2:
+                break
+            await asyncio.sleep(0.05)
     assert sorted(h["ce-type"] for h, _ in broker.requests) == ["booking.made", "flow.started"]
 
 
