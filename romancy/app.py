@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from types import TracebackType
@@ -21,7 +22,7 @@ from romancy.errors import (
 from romancy.hooks import WorkflowHooks
 from romancy.http import RomancyASGI
 from romancy.outbox import OutboxRelayer
-from romancy.serialization import from_json, loads
+from romancy.serialization import from_json, loads, parse_time
 from romancy.storage import (
     InstancePage,
     InstanceQuery,
@@ -102,7 +103,10 @@ class App:
             self._relayer.start()
         if self._notify:
             self._listener = Listener(
-                storage.url.libpq_url(), self._on_notify, self.config.notify_reconnect_delay
+                storage.url.libpq_url(),
+                self._on_notify,
+                self.config.notify_reconnect_delay,
+                application_name=f"romancy-listener-{self.worker_id}"[:63],
             )
             self._listener.start()
         self._started = True
@@ -196,7 +200,11 @@ class App:
         if channel == notify.RESUMABLE:
             self._engine.resume_wakeup.set()
         elif channel == notify.TIMER_EXPIRED:
-            self._engine.timers.wakeup.set()
+            # A timer registered elsewhere: the leader's check runs when it is due.
+            try:
+                self._engine.timers.add(parse_time(json.loads(payload)["expires_at"]))
+            except (ValueError, KeyError, TypeError):
+                self._engine.timers.wakeup.set()
         elif channel == notify.CHANNEL_MESSAGE:
             self._engine.message_deadlines.wakeup.set()
         elif channel == notify.OUTBOX_PENDING and self._relayer is not None:

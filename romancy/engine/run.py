@@ -28,8 +28,8 @@ from romancy.engine.signals import (
     SuspendSignal,
     TimerSuspend,
 )
-from romancy.serialization import dumps, from_json, to_json
-from romancy.storage import HistoryRecord, InstanceRecord, Transaction
+from romancy.serialization import dumps, format_time, from_json, to_json
+from romancy.storage import HistoryRecord, InstanceRecord, Transaction, notify
 from romancy.wire import history as wire
 from romancy.workflow import Workflow
 
@@ -271,6 +271,13 @@ class WorkflowRun:
                         signal.timer_id,
                         signal.expires_at,
                         activity_id=signal.timer_id,
+                        tx=tx,
+                    )
+                    await storage.notify(
+                        notify.TIMER_EXPIRED,
+                        notify.timer_payload(
+                            self.instance_id, signal.timer_id, format_time(signal.expires_at)
+                        ),
                         tx=tx,
                     )
                     status, waiting_on = "waiting_for_timer", signal.timer_id

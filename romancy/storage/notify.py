@@ -66,9 +66,16 @@ class Listener:
     """
 
     def __init__(
-        self, conninfo: str, on_notify: Callable[[str, str], None], reconnect_delay: float
+        self,
+        conninfo: str,
+        on_notify: Callable[[str, str], None],
+        reconnect_delay: float,
+        *,
+        application_name: str = "romancy-listener",
     ) -> None:
         self._conninfo = conninfo
+        #: Shown in ``pg_stat_activity``: tells operators whose connection this is.
+        self.application_name = application_name
         self._on_notify = on_notify
         self._reconnect_delay = reconnect_delay
         self._task: asyncio.Task[None] | None = None
@@ -89,7 +96,7 @@ class Listener:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True
+                    self._conninfo, autocommit=True, application_name=self.application_name
                 ) as conn:
                     for name in CHANNELS:
                         await conn.execute(f"LISTEN {name}")  # fixed names, never user input
