@@ -37,6 +37,7 @@ class WorkflowContext:
         self._counters: dict[str, int] = {}
         self._used_ids: set[str] = set()
         self._direct: set[str] = set()  # logical channels subscribed in direct mode
+        self._subscribed: set[str] = set()
         self._uses_channels = False
 
     @property
@@ -108,6 +109,7 @@ class WorkflowContext:
     def note_subscription(self, channel: str, direct: bool) -> None:
         """Remember a subscription made by this run (direct ones map channel names)."""
         self._uses_channels = True
+        self._subscribed.add(channel)
         if direct:
             self._direct.add(channel)
         else:
@@ -115,6 +117,11 @@ class WorkflowContext:
 
     def forget_subscription(self, channel: str) -> None:
         self._direct.discard(channel)
+        self._subscribed.discard(channel)
+
+    def is_subscribed(self, channel: str) -> bool:
+        """This run subscribed to ``channel`` (in any mode)."""
+        return channel in self._subscribed
 
     def note_group(self) -> None:
         self._uses_channels = True

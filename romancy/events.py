@@ -94,8 +94,13 @@ async def wait_event(
     timeout: float | timedelta | None = None,
     event_id: str | None = None,
 ) -> ReceivedEvent[Any]:
-    """Wait for a CloudEvent of ``event_type`` (durably: the workflow suspends)."""
-    await subscribe(ctx, event_type, ChannelMode.BROADCAST)
+    """Wait for a CloudEvent of ``event_type`` (durably: the workflow suspends).
+
+    Subscribes in broadcast mode unless this workflow already subscribed to the type —
+    subscribe in direct mode first to receive events targeted with ``romancyinstanceid``.
+    """
+    if not ctx.is_subscribed(event_type):
+        await subscribe(ctx, event_type, ChannelMode.BROADCAST)
     started = time.monotonic()
     if not ctx.is_replaying:
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout

@@ -11,11 +11,11 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from romancy.cli import instances, migrate
+from romancy.cli import instances, messaging, migrate
 from romancy.cli.options import add_database_flag
 from romancy.errors import RomancyError
 
-_COMMANDS = (migrate, instances)
+_COMMANDS = (migrate, instances, messaging)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -107,7 +107,8 @@ async def test_the_listener_reconnects(storage: Storage) -> None:
             storage.url.libpq_url(), autocommit=True
         ) as admin:
             await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
                 (name,),
             )
             await eventually(lambda: not listener.connected.is_set(), 10, "the drop")
