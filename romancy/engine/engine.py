@@ -173,6 +173,10 @@ class Engine:
                 and self._runs[run.instance_id].task is finished
             ):
                 del self._runs[run.instance_id]
+                # Suspended or handed back: whoever waits goes back to reading the database.
+                waiter = self._waiters.pop(run.instance_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
             if release_slot:
                 self._resume_slots.release()
             if not finished.cancelled() and finished.exception() is not None:

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import romancy
 from romancy import App, WorkflowContext
 from romancy.storage import NewInstance, Storage
+from tests.support.fixtures import FAST_OPTIONS
 
 from ..storage.helpers import expire_instance_lock
-from .helpers import eventually, history_ids
+from .helpers import eventually, history_ids, wait_for_status
 
 started: set[str] = set()
 
@@ -110,3 +111,21 @@ async def test_a_second_start_is_refused(app: App) -> None:
         assert "already running" in str(error)
     else:
         raise AssertionError("start() twice must fail")
+
+
+@romancy.workflow
+async def wk_listener(ctx: WorkflowContext, channel: str) -> object:
+    await romancy.subscribe(ctx, channel)
+    return (await romancy.receive(ctx, channel)).data
+
+
+async def test_a_waiter_sees_an_ending_reached_on_another_worker(
+    app: App, storage: Storage
+) -> None:
+    # The run suspends here; the other worker's publish resumes and finishes it there.
+    instance_id = await app.start_workflow(wk_listener, "wk-handoff")
+    waiting = asyncio.create_task(app.wait_for_result(instance_id, timeout=20))
+    await wait_for_status(app, instance_id, "waiting_for_message")
+    async with App(database=storage.url.original, **FAST_OPTIONS, worker_id="other") as other:
+        await romancy.publish(other, "wk-handoff", {"from": "other"})
+        assert await asyncio.wait_for(waiting, 10) == {"from": "other"}
