@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from romancy.context import WorkflowContext
-from romancy.engine.delivery import wake_waiters
+from romancy.engine.delivery import take_next, wake_waiters
 from romancy.engine.signals import ChannelMessageSuspend
 from romancy.errors import (
     ChannelMessageTimeoutError,
@@ -132,32 +132,28 @@ async def _take_pending(
     storage: Storage, instance_id: str, step: str, mode: str, channel: str
 ) -> wire.MessageView | None:
     """Take the next pending message for this subscriber and record it, atomically."""
-    while True:
-        async with storage.transaction() as tx:
-            subscription = await storage.channels.subscription(instance_id, channel, tx=tx)
-            if subscription is None:
-                return None
-            row = await storage.channels.next_message(channel, mode, subscription.cursor, tx=tx)
-            if row is None:
-                return None
-            if not await storage.channels.take(instance_id, channel, mode, row, tx=tx):
-                continue  # another subscriber claimed it first: try the next one
-            message = wire.read_stored(row)
-            await storage.append_history(
-                instance_id,
-                step,
-                wire_history.CHANNEL_MESSAGE_RECEIVED,
-                wire.delivery_record(message, "ours"),
-                tx=tx,
-            )
-            return wire.MessageView(
-                message.message_id,
-                message.channel,
-                message.data,
-                message.metadata or {},
-                message.published_at,
-                message.sequence,
-            )
+    async with storage.transaction() as tx:
+        subscription = await storage.channels.subscription(instance_id, channel, tx=tx)
+        if subscription is None:
+            return None
+        message = await take_next(storage, instance_id, channel, mode, subscription.cursor, tx)
+        if message is None:
+            return None
+        await storage.append_history(
+            instance_id,
+            step,
+            wire_history.CHANNEL_MESSAGE_RECEIVED,
+            wire.delivery_record(message, wire.OURS),
+            tx=tx,
+        )
+        return wire.MessageView(
+            message.message_id,
+            message.channel,
+            message.data,
+            message.metadata or {},
+            message.published_at,
+            message.sequence,
+        )
 
 
 def _received(view: wire.MessageView, type_: Any, channel: str) -> ReceivedMessage[Any]:

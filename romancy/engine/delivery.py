@@ -89,22 +89,16 @@ async def _deliver(storage: Storage, waiting: WaitingSubscriber, tx: Transaction
     subscription = await channels.subscription(subscriber.instance_id, subscriber.channel, tx=tx)
     if subscription is None:
         return False
-    row = await channels.next_message(
-        subscriber.channel, subscriber.mode, subscription.cursor, tx=tx
+    message = await take_next(
+        storage,
+        subscriber.instance_id,
+        subscriber.channel,
+        subscriber.mode,
+        subscription.cursor,
+        tx,
+        reader=subscriber.framework,
     )
-    if row is None:
-        return False
-    message = wire.read_stored(row)
-    if not wire.deliverable(message, subscriber.framework):
-        log.warning(
-            "binary message %s not delivered to Edda instance %s (Edda cannot replay it)",
-            message.message_id,
-            subscriber.instance_id,
-        )
-        return False
-    if not await channels.take(
-        subscriber.instance_id, subscriber.channel, subscriber.mode, row, tx=tx
-    ):
+    if message is None:
         return False
     await storage.append_history(
         subscriber.instance_id,
@@ -117,6 +111,42 @@ async def _deliver(storage: Storage, waiting: WaitingSubscriber, tx: Transaction
     return await storage.update_instance(
         subscriber.instance_id, status="running", only_if_status=["waiting_for_message"], tx=tx
     )
+
+
+async def take_next(
+    storage: Storage,
+    instance_id: str,
+    channel: str,
+    mode: str,
+    cursor: int,
+    tx: Transaction,
+    *,
+    reader: str = wire.OURS,
+) -> wire.StoredMessage | None:
+    """Take the next message ``instance_id`` (of framework ``reader``) may consume on
+    ``channel``, or ``None`` when there is none it may have.
+
+    Broadcast messages targeted at another instance are stepped over (the cursor moves
+    past them); a competing message claimed first by someone else is passed by.
+    """
+    while True:
+        row = await storage.channels.next_message(channel, mode, cursor, tx=tx)
+        if row is None:
+            return None
+        message = wire.read_stored(row)
+        if mode != "competing" and wire.addressed_elsewhere(message, instance_id):
+            await storage.channels.advance_cursors(instance_id, channel, row.sequence, tx=tx)
+            cursor = row.sequence
+            continue
+        if not wire.deliverable(message, reader):
+            log.warning(
+                "binary message %s not delivered to Edda instance %s (Edda cannot replay it)",
+                message.message_id,
+                instance_id,
+            )
+            return None
+        if await storage.channels.take(instance_id, channel, mode, row, tx=tx):
+            return message
 
 
 async def wake_waiters(

@@ -31,6 +31,8 @@ from romancy.wire.history import ACTIVITY_COMPLETED, dump, event_payload
 #: ``workflow_instances.framework`` of the peers.
 EDDA = "python"
 GO = "go"
+#: Ours (the default ``AppConfig.framework``).
+OURS = "romancy-py"
 
 #: CloudEvent context attributes that are not extensions (CloudEvents 1.0).
 CE_CORE = (
@@ -262,6 +264,24 @@ def event_of_message(data: Any, metadata: dict[str, Any] | None) -> CloudEventVi
             data=data.get("data"),
         )
     return None
+
+
+#: CloudEvent extensions that address an event to one instance (Go's, Edda's).
+TARGET_EXTENSIONS = ("romancyinstanceid", "eddainstanceid")
+
+
+def addressed_elsewhere(message: StoredMessage, instance_id: str) -> bool:
+    """Whether ``message`` is a CloudEvent targeted at an instance other than this one.
+
+    Edda publishes a targeted event to the plain channel and delivers it to its target
+    only, leaving it pending for every other broadcast subscriber (contract-notes §6.2);
+    we skip such messages instead of handing them to the wrong instance.
+    """
+    event = event_of_message(message.data, message.metadata)
+    if event is None:
+        return False
+    targets = {str(event.extensions[k]) for k in TARGET_EXTENSIONS if event.extensions.get(k)}
+    return bool(targets) and instance_id not in targets
 
 
 def _is_go_envelope(data: Any) -> bool:

@@ -43,14 +43,21 @@ async def ev_direct(ctx: WorkflowContext, event_type: str) -> object:
     return (await romancy.receive(ctx, event_type)).data
 
 
+@romancy.workflow
+async def ev_late_waiter(ctx: WorkflowContext, event_type: str) -> str:
+    await romancy.subscribe(ctx, event_type)
+    await romancy.sleep(ctx, 1.0)  # events arrive while it is not waiting
+    return (await romancy.wait_event(ctx, event_type)).id
+
+
 @romancy.workflow(event_handler=True)
 async def ev_order_created(ctx: WorkflowContext, order: dict[str, object]) -> str:
     return f"handled {order['order_id']}"
 
 
-def _event(event_type: str, **extra: object) -> CloudEvent:
+def _event(event_type: str, event_id: str = "evt-1", **extra: object) -> CloudEvent:
     return CloudEvent(
-        id="evt-1",
+        id=event_id,
         type=event_type,
         source="tests",
         subject="s-1",
@@ -117,3 +124,29 @@ async def test_go_envelope_messages_read_as_events(app: App, storage: Storage) -
     result = await app.wait_for_result(instance_id, timeout=30)
     assert (result["id"], result["source"], result["order"]) == ("go-7", "go-svc", "o-go")
     assert result["time"] == "2026-02-03T04:05:06+00:00"
+
+
+async def test_an_event_targeted_elsewhere_is_passed_over_by_other_subscribers(
+    app: App,
+) -> None:
+    # Edda leaves a targeted event on the plain channel (contract-notes §6.2): a broadcast
+    # subscriber that finds it pending must not take another instance's event.
+    instance_id = await app.start_workflow(ev_late_waiter, "invoice")
+    await wait_for_status(app, instance_id, "waiting_for_timer")
+    for extension in ("eddainstanceid", "romancyinstanceid"):
+        await romancy.publish(
+            app, "invoice", {"n": 1}, metadata=_edda_metadata(extension, "someone-else")
+        )
+    await wait_for_status(app, instance_id, "waiting_for_message", timeout=20)
+    await romancy.ingest_cloudevent(app, _event("invoice", "evt-mine"))
+    assert await app.wait_for_result(instance_id, timeout=20) == "evt-mine"
+
+
+def _edda_metadata(extension: str, target: str) -> dict[str, object]:
+    """What Edda's ingestion writes for an event carrying a targeting extension."""
+    return {
+        "ce_type": "invoice",
+        "ce_source": "edda",
+        "ce_id": f"evt-{extension}",
+        "ce_extensions": {extension: target},
+    }

@@ -19,13 +19,16 @@ from romancy.storage.tables import (
     workflow_instances,
 )
 
-from .helpers import history, wait_for_status
+from .helpers import eventually, history, wait_for_status
 
 
 @romancy.workflow
 async def ps_reader(ctx: WorkflowContext, spec: dict[str, str]) -> object:
     await romancy.subscribe(ctx, spec["channel"], spec.get("mode", "broadcast"))
     message = await romancy.receive(ctx, spec["channel"])
+    if spec.get("twice"):
+        then = await romancy.receive(ctx, spec["channel"])
+        return {"data": message.data, "then": then.data}
     return {
         "id": message.id,
         "channel": message.channel_name,
@@ -111,7 +114,7 @@ async def test_cursor_is_the_larger_of_both_stores(app: App) -> None:
         await storage.channels.insert_message(
             "both", f"m-{n}", "json", json.dumps({"n": n}), None, None
         )
-    instance_id = await app.start_workflow(ps_reader, {"channel": "both"})
+    instance_id = await app.start_workflow(ps_reader, {"channel": "both", "twice": "yes"})
     await wait_for_status(app, instance_id, "waiting_for_message")  # started after m-2
     # Edda's store says "consumed up to the first message"; Go's is further: m-2 seen.
     async with storage.transaction() as tx:
@@ -125,11 +128,19 @@ async def test_cursor_is_the_larger_of_both_stores(app: App) -> None:
             update(channel_delivery_cursors).values(last_delivered_id=ids[2])
         )
     await romancy.publish(app, "both", {"n": 3})
-    assert (await app.wait_for_result(instance_id, timeout=30))["data"] == {"n": 3}
+    await eventually(lambda: _received_count(storage, instance_id))
     async with storage.transaction(read_only=True) as tx:
         edda = await tx.connection.scalar(select(channel_subscriptions.c.cursor_message_id))
         go = await tx.connection.scalar(select(channel_delivery_cursors.c.last_delivered_id))
     assert edda == go and edda > ids[2]  # both stores advanced together, past the max
+    await romancy.publish(app, "both", {"n": 4})
+    result = await app.wait_for_result(instance_id, timeout=30)
+    assert [result["data"], result["then"]] == [{"n": 3}, {"n": 4}]
+
+
+async def _received_count(storage: Storage, instance_id: str) -> bool:
+    history = await storage.load_history(instance_id)
+    return any(r.event_type == "ChannelMessageReceived" for r in history)
 
 
 async def _foreign_waiter(storage: Storage, framework: str, channel: str, mode: str) -> str:
