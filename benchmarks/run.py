@@ -103,6 +103,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per driver run")
     parser.add_argument("--build-jobs", type=int, default=3, help="case c builds at a time")
     parser.add_argument("--no-save", action="store_true", help="do not write results JSON")
+    parser.add_argument(
+        "--romancy-src",
+        type=Path,
+        help="import romancy from this directory instead of the working tree, e.g. one "
+        "commit exported with `git archive REV romancy schema | tar -x -C DIR`, so that "
+        "edits made to the tree meanwhile do not leak into a series of runs",
+    )
     args = parser.parse_args(argv)
 
     def pick(raw: str, allowed: tuple[str, ...], what: str) -> list[str]:
@@ -294,6 +301,8 @@ class Databases:
 
 def romancy_revision() -> str:
     """The commit romancy was benchmarked at, and whether its sources had local edits."""
+    if ROMANCY_SRC is not None:
+        return f"sources from {ROMANCY_SRC} (--romancy-src)"
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
@@ -338,6 +347,9 @@ class DriverFailed(RuntimeError):
     pass
 
 
+#: --romancy-src: the directory the romancy driver imports romancy from (None: the repo).
+ROMANCY_SRC: Path | None = None
+
 #: Where driver output goes (set by main): one log file per driver run.
 LOG_DIR: Path | None = None
 _log_counter = 0
@@ -361,6 +373,8 @@ def run_driver(lib: str, case: str, url: str, extra: list[str], timeout: float) 
     command = [str(python_of(lib)), str(DRIVERS / f"{lib}_bench.py"), case, "--db", url, *extra]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)
+    if lib == "romancy" and ROMANCY_SRC is not None:
+        env["PYTHONPATH"] = str(ROMANCY_SRC)
     _log_counter += 1
     log = LOG_DIR / f"{_log_counter:03d}-{lib}-{case}.log" if LOG_DIR else None
     try:
@@ -609,6 +623,11 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     command = " ".join(shlex.quote(x) for x in [sys.executable, sys.argv[0], *argv])
 
+    global ROMANCY_SRC
+    if args.romancy_src is not None:
+        ROMANCY_SRC = args.romancy_src.resolve()
+        if not (ROMANCY_SRC / "romancy" / "__init__.py").is_file():
+            raise SystemExit(f"--romancy-src: no romancy/__init__.py under {ROMANCY_SRC}")
     pythons = {lib: ensure_venv(lib) for lib in args.libs}
     facts = {lib: venv_facts(lib, py) for lib, py in pythons.items()}
     machine = {
