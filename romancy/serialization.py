@@ -41,8 +41,12 @@ def to_json(value: Any, *, what: str = "value") -> Any:
 
 
 def dumps(value: Any, *, what: str = "value") -> str:
-    """``value`` as compact JSON text (UTF-8 kept, keys in their own order)."""
-    return json.dumps(to_json(value, what=what), ensure_ascii=False, separators=(",", ":"))
+    """``value`` as compact JSON text, keys in their own order, non-ASCII as ``\\u`` escapes.
+
+    ASCII-only text survives a column of any character set: the shared schema names
+    none, and MySQL/MariaDB databases created with a Latin-1 default refuse other text.
+    """
+    return json.dumps(to_json(value, what=what), separators=(",", ":"))
 
 
 def loads(text: str | None) -> Any:

@@ -88,6 +88,7 @@ start_mariadb() {
     nohup "$bin" --no-defaults --user=mysql --datadir="$data" --port="$MY_PORT" --bind-address=127.0.0.1 \
         --socket="$data/mariadb.sock" --pid-file="$data/mariadb.pid" --log-error="$data/mariadb.err" \
         --default-time-zone=+00:00 --max-connections=500 --skip-log-bin \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
         --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --skip-name-resolve \
         >/dev/null 2>&1 &
     for _ in $(seq 1 120); do

@@ -1,10 +1,16 @@
 """Drive Edda (edda-framework 0.16.2) through its public API, for the conformance suite.
 
-Runs inside Edda's own virtual environment, never imports romancy, and prints one JSON
-object on its last stdout line. Commands:
+Runs inside Edda's own virtual environment and never imports romancy. Commands:
 
-    migrate --db URL   apply Edda's bundled dbmate migrations with Edda's own migrator
-    start   --db URL   start an EddaApp on the database (initialise), then shut it down
+    migrate   --db URL   apply Edda's bundled dbmate migrations with Edda's own migrator;
+                         prints one JSON object
+    start     --db URL   start an EddaApp on the database, then shut it down; prints one
+                         JSON object
+    crosstest <flags>    the crosstest program's flags, stdout JSON, stderr logs and exit
+                         codes (see ``crosstest/cli.py``), with Edda as the runtime
+
+The crosstest workflows are named ``edda_crosstest_*``: no other runtime sharing the
+database registers those names, so none of them resumes Edda's instances.
 """
 
 from __future__ import annotations
@@ -12,19 +18,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
+from datetime import UTC, datetime
+from typing import Any
+
+log = logging.getLogger("edda-crosstest")
+
+MODES = ("subscriber", "publisher", "send-to", "event-waiter", "serve")
+#: How much longer than its receive timeout a subscriber is waited for: Go's crosstest
+#: allows 10 s; Edda notices expired receives only every 10 s, so 25 s here.
+EDDA_TIMEOUT_LAG = 25
 
 
 async def _migrate(db: str) -> dict[str, object]:
     from edda.storage.sqlalchemy_storage import SQLAlchemyStorage
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    storage = SQLAlchemyStorage(create_async_engine(db))
-    try:
-        await storage.initialize()
-    finally:
-        await storage.close()
-    return {"ok": True}
+    # Edda gives up (after 1 s, without an error) when its migration lock is held, and the
+    # MySQL lock is server-wide: a migration of any other database on the server makes
+    # this one end half-done (contract-notes §1.3). Retry until it completes.
+    attempts = 10
+    for attempt in range(1, attempts + 1):
+        storage = SQLAlchemyStorage(create_async_engine(db))
+        try:
+            await storage.initialize()
+        except DBAPIError as error:
+            if "exist" not in str(error) or attempt == attempts:
+                raise
+            await asyncio.sleep(0.5)
+            continue
+        finally:
+            await storage.close()
+        return {"ok": True, "attempts": attempt}
+    raise AssertionError("the loop returns or raises")
 
 
 async def _start(db: str) -> dict[str, object]:
@@ -37,9 +65,251 @@ async def _start(db: str) -> dict[str, object]:
     return {"ok": True, "worker_id": worker}
 
 
+# ---------------------------------------------------------------------------- crosstest
+
+
+def _define_workflows() -> dict[str, Any]:
+    """The crosstest workflows, written against Edda's public API."""
+    import edda
+    from edda.channels import ChannelModeConflictError
+
+    # Edda suspends by raising exceptions, so only its real failures are caught here.
+    failures = (ChannelModeConflictError, ValueError, RuntimeError)
+
+    @edda.workflow
+    async def edda_crosstest_subscriber(
+        ctx: Any,
+        channel: str,
+        timeout_seconds: int,
+        channel_mode: str,
+        message_type: str,
+    ) -> dict[str, Any]:
+        try:
+            await edda.subscribe(ctx, channel, channel_mode or "broadcast")
+            message = await edda.receive(ctx, channel, timeout_seconds=timeout_seconds)
+        except TimeoutError:
+            return {"received": False, "error": "timeout"}
+        except failures as error:  # the crosstest contract reports, never fails
+            return {"received": False, "error": str(error)}
+        return {"received": True, "message": message.data, "metadata": message.metadata}
+
+    @edda.workflow
+    async def edda_crosstest_event_waiter(
+        ctx: Any, event_type: str, timeout_seconds: int, channel_mode: str
+    ) -> dict[str, Any]:
+        try:
+            event = await edda.wait_event(ctx, event_type, timeout_seconds=timeout_seconds)
+        except TimeoutError:
+            return {"received": False, "error": "timeout"}
+        metadata = {"id": event.id, "type": event.type, "source": event.source}
+        return {
+            "received": True,
+            "message": event.data,
+            "metadata": {**metadata, **event.extensions},
+        }
+
+    @edda.workflow
+    async def edda_crosstest_publisher(
+        ctx: Any, channel: str, text: str, data: Any, metadata: Any
+    ) -> dict[str, Any]:
+        try:
+            await edda.publish(ctx, channel, _message(text, data), metadata=metadata)
+        except failures as error:
+            return {"published": False, "error": str(error)}
+        return {"published": True}
+
+    @edda.workflow
+    async def edda_crosstest_send_to(
+        ctx: Any, target_instance_id: str, channel: str, text: str, data: Any, metadata: Any
+    ) -> dict[str, Any]:
+        try:
+            await edda.send_to(
+                ctx, target_instance_id, _message(text, data), channel=channel, metadata=metadata
+            )
+        except failures as error:
+            return {"sent": False, "error": str(error)}
+        return {"sent": True}
+
+    return {
+        "subscriber": edda_crosstest_subscriber,
+        "event-waiter": edda_crosstest_event_waiter,
+        "publisher": edda_crosstest_publisher,
+        "send-to": edda_crosstest_send_to,
+    }
+
+
+def _message(text: str, data: Any) -> dict[str, Any]:
+    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return {"text": text, "timestamp": stamp, "data": data}
+
+
+def _crosstest_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edda_driver crosstest")
+
+    def flag(name: str, **kwargs: Any) -> None:
+        parser.add_argument(f"--{name}", f"-{name}", **kwargs)
+
+    flag("db", default="")
+    flag("channel", default="cross-test")
+    flag("mode", default="")
+    flag("channel-mode", default="broadcast")
+    flag("message-type", default="strict")
+    flag("timeout", type=int, default=30)
+    flag("message", default="Hello from Edda!")
+    flag("data", default="")
+    flag("metadata", default="")
+    flag("target-instance", default="")
+    flag("worker-id", default="edda-crosstest-worker")  # Edda names its workers itself
+    flag("event-type", default="")
+    flag("port", type=int, default=8080)
+    return parser
+
+
+def _crosstest(argv: list[str]) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("edda").setLevel(logging.WARNING)
+    parser = _crosstest_parser()
+    args = parser.parse_args(argv)
+    problem = _usage_problem(args)
+    if problem:
+        print(f"Error: {problem}", file=sys.stderr)
+        parser.print_usage(sys.stderr)
+        return 1
+    try:
+        result = asyncio.run(_serve(args) if args.mode == "serve" else _run(args))
+    except Exception as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    if result is not None:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    if not args.db:
+        return "--db is required"
+    if args.mode not in MODES:
+        return "--mode must be 'subscriber', 'publisher', or 'send-to'"
+    if args.mode == "send-to" and not args.target_instance:
+        return "--target-instance is required for send-to mode"
+    if args.mode == "event-waiter" and not args.event_type:
+        return "--event-type is required for event-waiter mode"
+    return None
+
+
+def _app(db: str) -> Any:
+    from edda import EddaApp
+
+    # A short lease: crosstest processes come and go, and Edda's leader-only checks
+    # (receive timeouts every 10 s) stop while a departed leader's lease runs out.
+    return EddaApp(
+        service_name="edda-crosstest",
+        db_url=db,
+        leader_heartbeat_interval=1,
+        leader_lease_duration=3,
+    )
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    workflows = _define_workflows()
+    kwargs, wait = _inputs(args)
+    app = _app(args.db)
+    await app.initialize()
+    try:
+        workflow = workflows[args.mode]
+        log.info("Starting %s workflow...", workflow.name)
+        instance_id = await _start_workflow(workflow, kwargs)
+        log.info("%s instance started: %s", workflow.name, instance_id)
+        return await _result(app, instance_id, wait)
+    finally:
+        await app.shutdown()
+
+
+async def _start_workflow(workflow: Any, kwargs: dict[str, Any]) -> str:
+    """Start an instance. Edda registers the definition with a check-then-insert, so two
+    programs starting the same workflow at once collide on its key; the loser retries
+    (the definition exists by then)."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(3):
+        try:
+            return str(await workflow.start(**kwargs))
+        except IntegrityError as error:
+            if "workflow_definitions" not in str(error) or attempt == 2:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("the loop returns or raises")
+
+
+async def _result(app: Any, instance_id: str, wait: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while loop.time() < deadline:
+        instance = await app.storage.get_instance(instance_id)
+        status = instance["status"] if instance else None
+        if status == "completed":
+            output = instance["output_data"]
+            return output.get("result") if isinstance(output, dict) else output  # type: ignore[no-any-return]
+        if status in ("failed", "cancelled"):
+            raise RuntimeError(f"workflow {status}: {instance.get('output_data')}")
+        await asyncio.sleep(0.1)
+    raise RuntimeError("timeout waiting for workflow completion")
+
+
+def _inputs(args: argparse.Namespace) -> tuple[dict[str, Any], float]:
+    data = _object(args.data, "--data")
+    metadata = _object(args.metadata, "--metadata")
+    if args.mode == "subscriber":
+        spec = {
+            "channel": args.channel,
+            "timeout_seconds": args.timeout,
+            "channel_mode": args.channel_mode,
+            "message_type": args.message_type,
+        }
+        return spec, args.timeout + EDDA_TIMEOUT_LAG
+    if args.mode == "event-waiter":
+        spec = {
+            "event_type": args.event_type,
+            "timeout_seconds": args.timeout,
+            "channel_mode": args.channel_mode,
+        }
+        return spec, args.timeout + EDDA_TIMEOUT_LAG
+    spec = {"channel": args.channel, "text": args.message, "data": data, "metadata": metadata}
+    if args.mode == "send-to":
+        return {**spec, "target_instance_id": args.target_instance}, 30
+    return spec, 30
+
+
+def _object(text: str, flag: str) -> Any:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RuntimeError(f"invalid {flag} JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise RuntimeError(f"{flag} must be a JSON object")
+    return value
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    """Edda's ASGI app (its CloudEvent endpoint) on 127.0.0.1 until terminated."""
+    import uvicorn
+
+    _define_workflows()
+    config = uvicorn.Config(
+        _app(args.db), host="127.0.0.1", port=args.port, lifespan="on", log_level="warning"
+    )
+    log.info("serving on 127.0.0.1:%d", args.port)
+    await uvicorn.Server(config).serve()
+    return None
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["crosstest"]:
+        return _crosstest(sys.argv[2:])
     parser = argparse.ArgumentParser(prog="edda_driver")
-    parser.add_argument("command", choices=["migrate", "start"])
+    parser.add_argument("command", choices=["migrate", "start", "crosstest"])
     parser.add_argument("--db", required=True)
     args = parser.parse_args()
     handler = {"migrate": _migrate, "start": _start}[args.command]

@@ -11,11 +11,11 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from romancy.cli import instances, messaging, migrate
+from romancy.cli import instances, messaging, migrate, schema
 from romancy.cli.options import add_database_flag
 from romancy.errors import RomancyError
 
-_COMMANDS = (migrate, instances, messaging)
+_COMMANDS = (migrate, instances, messaging, schema)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -53,12 +53,14 @@ class BackgroundLoops:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks, self._leader_tasks = [], []
-        if self.is_leader:
-            self.is_leader = False
-            with contextlib.suppress(Exception):
-                await self.engine.storage.release_system_lock(
-                    self.config.leader_lock_name, self.engine.worker_id
-                )
+        self.is_leader = False
+        # Released whether or not this worker knew it led: the election may have been
+        # cancelled after the database granted the lease but before it was noted here.
+        # The release only touches a lease this worker holds.
+        with contextlib.suppress(Exception):
+            await self.engine.storage.release_system_lock(
+                self.config.leader_lock_name, self.engine.worker_id
+            )
 
     # ------------------------------------------------------------------ all workers
 

@@ -66,9 +66,6 @@ async def _deliver_locked(storage: Storage, owner: str, waiting: WaitingSubscrib
             delivered = await _deliver(storage, waiting, tx)
             if not delivered:
                 raise _Undo
-            await storage.notify(
-                RESUMABLE, resumable_payload(waiting.instance_id, waiting.workflow_name), tx=tx
-            )
     except _Undo:
         return False
     except IntegrityError as error:
@@ -77,6 +74,9 @@ async def _deliver_locked(storage: Storage, owner: str, waiting: WaitingSubscrib
         raise
     finally:
         await storage.unlock_instance(waiting.instance_id, owner)
+    # Announced only now: a worker woken at the commit would find the instance still
+    # locked by this delivery, skip it, and wait for its next poll.
+    await storage.notify(RESUMABLE, resumable_payload(waiting.instance_id, waiting.workflow_name))
     return True
 
 

@@ -34,8 +34,11 @@ class ActivitySession:
     async def connection(self) -> AsyncConnection:
         """The transaction's connection (opening the transaction if needed)."""
         if self._tx is None:
-            self._scope = self._storage.transaction()
-            self._tx = await self._scope.__aenter__()
+            scope = self._storage.transaction()
+            # Kept only once entered: a scope whose entry was interrupted (cancelled while
+            # waiting for the write lock) has nothing to roll back.
+            self._tx = await scope.__aenter__()
+            self._scope = scope
         return self._tx.connection
 
     async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:

@@ -88,7 +88,8 @@ class ChannelStore:
         self, instance_id: str, channel: str, mode: str, message: MessageRecord, *, tx: Transaction
     ) -> bool:
         """Consume ``message`` for a subscriber: advance both cursors (broadcast), or
-        claim it by its text id and delete it (competing). ``False``: claimed already."""
+        claim it by its text id and delete the message (competing). ``False``: claimed
+        already."""
         conn = tx.connection
         if mode != "competing":
             await self.advance_cursors(instance_id, channel, message.sequence, tx=tx)
@@ -99,11 +100,14 @@ class ChannelStore:
                     insert(_claims).values(message_id=message.message_id, instance_id=instance_id)
                 )
         except IntegrityError as error:
-            if self._dialect.is_unique_violation(error):
+            # Claimed (duplicate key), or consumed and deleted already (no parent row).
+            d = self._dialect
+            if d.is_unique_violation(error) or d.is_foreign_key_violation(error):
                 return False
             raise
-        # The claim goes too: SQLite enforces no cascade (peers leave orphans there).
-        await conn.execute(delete(_claims).where(_claims.c.message_id == message.message_id))
+        # The claim stays where the database keeps it (SQLite: no cascade): a consumer
+        # that saw the message as pending just before this delete must still lose its
+        # claim, instead of taking the message a second time. Retention removes it.
         await conn.execute(delete(_msgs).where(_msgs.c.message_id == message.message_id))
         return True
 
@@ -137,7 +141,8 @@ class ChannelStore:
         async with self._storage._use(None, atomic=True) as conn:
             removed = (await conn.execute(delete(_msgs).where(published < cutoff))).rowcount
             orphaned = not_(exists().where(_msgs.c.message_id == _claims.c.message_id))
-            await conn.execute(delete(_claims).where(orphaned))
+            claimed = self._dialect.timestamp(_claims.c.claimed_at)
+            await conn.execute(delete(_claims).where(orphaned, claimed < cutoff))
         return removed
 
     # -------------------------------------------------------------- subscriptions

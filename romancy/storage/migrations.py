@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,8 +36,12 @@ from romancy.errors import (
     SchemaDriftError,
 )
 from romancy.storage.dialects import Dialect
-from romancy.storage.tables import schema_migrations
+from romancy.storage.tables import schema_migrations, schema_version
 from romancy.storage.urls import DialectName
+
+#: What Edda writes to an empty ``schema_version`` (its CURRENT_SCHEMA_VERSION).
+EDDA_SCHEMA_VERSION = 1
+EDDA_SCHEMA_DESCRIPTION = "Initial schema with workflow_definitions"
 
 _FILE_NAME = re.compile(r"^(?P<version>\d+)(?:_.*)?\.sql$")
 _UP = re.compile(r"^--\s*migrate:up\b.*$", re.MULTILINE)
@@ -241,6 +245,7 @@ class MigrationRunner:
                         )
                     )
                     done.append(migration.version)
+                await self._stamp_schema_version(conn)
                 await conn.commit()
             except BaseException:
                 await conn.rollback()
@@ -271,6 +276,21 @@ class MigrationRunner:
                 await conn.rollback()
                 raise
         return latest
+
+    async def _stamp_schema_version(self, conn: AsyncConnection) -> None:
+        """Record Edda's schema version 1 in an empty ``schema_version``, as Edda does.
+
+        Edda stamps it at start-up with a check-then-insert that fails when several
+        processes start on a fresh database at once; a stamped database spares them that.
+        """
+        exists = await conn.run_sync(lambda c: inspect(c).has_table("schema_version"))
+        if not exists or await conn.scalar(select(func.count()).select_from(schema_version)):
+            return
+        await conn.execute(
+            self._dialect.insert_ignore(schema_version).values(
+                version=EDDA_SCHEMA_VERSION, description=EDDA_SCHEMA_DESCRIPTION
+            )
+        )
 
     def _locked(self, conn: AsyncConnection) -> _MigrationLock:
         return _MigrationLock(self._dialect, conn, self._lock_timeout)

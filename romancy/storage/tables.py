@@ -209,6 +209,13 @@ system_locks = _table(
     Column("lock_expires_at", UtcDateTime),
 )
 
+schema_version = _table(
+    "schema_version",
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", UtcDateTime),
+    Column("description", Text),
+)
+
 schema_migrations = _table(
     "schema_migrations",
     Column("version", String(128), primary_key=True),

@@ -188,5 +188,6 @@ def cancel_reason(record: HistoryRecord) -> str:
 
 
 def dump(value: Any) -> str:
-    """Compact JSON text, UTF-8 kept: how every record is written."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact, ASCII-only JSON text (see :func:`romancy.serialization.dumps`): how every
+    record is written."""
+    return json.dumps(value, separators=(",", ":"))

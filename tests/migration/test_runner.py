@@ -61,6 +61,23 @@ async def test_up_status_down_up(make_database: Callable[[], str]) -> None:
         await storage.close()
 
 
+async def test_schema_version_is_stamped_once_as_edda_does(
+    make_database: Callable[[], str],
+) -> None:
+    storage = await Storage.open(make_database())
+    try:
+        runner = storage.migrator()
+        await runner.up()
+        await runner.up()
+        async with storage.engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT version, description FROM schema_version"))
+            ).all()
+        assert [tuple(r) for r in rows] == [(1, "Initial schema with workflow_definitions")]
+    finally:
+        await storage.close()
+
+
 async def test_tables_created_without_a_version_row_are_tolerated(
     make_database: Callable[[], str],
 ) -> None:

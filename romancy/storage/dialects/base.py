@@ -124,6 +124,10 @@ class Dialect(IntrospectionHooks, abc.ABC):
         """``error`` is a duplicate-key violation."""
 
     @abc.abstractmethod
+    def is_foreign_key_violation(self, error: DBAPIError) -> bool:
+        """``error`` is a row referring to a parent row that does not exist."""
+
+    @abc.abstractmethod
     def is_already_exists(self, error: DBAPIError) -> bool:
         """``error`` reports that a table, index or constraint already exists."""
 

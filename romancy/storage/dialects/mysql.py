@@ -34,6 +34,7 @@ from romancy.storage.dialects.base import (
 from romancy.storage.urls import DatabaseURL
 
 _DUPLICATE_ENTRY = 1062
+_NO_PARENT_ROW = 1452
 # table exists, duplicate key name, duplicate foreign key name, duplicate check name
 _ALREADY_EXISTS = {1050, 1061, 1826, 3822}
 
@@ -104,6 +105,9 @@ class MySQLDialect(Dialect):
 
     def is_unique_violation(self, error: DBAPIError) -> bool:
         return _errno(error) == _DUPLICATE_ENTRY
+
+    def is_foreign_key_violation(self, error: DBAPIError) -> bool:
+        return _errno(error) == _NO_PARENT_ROW
 
     def is_already_exists(self, error: DBAPIError) -> bool:
         return _errno(error) in _ALREADY_EXISTS

@@ -31,6 +31,7 @@ from romancy.storage.dialects.base import MIGRATION_LOCK_KEY, Dialect, JsonScala
 from romancy.storage.urls import DatabaseURL
 
 _UNIQUE_VIOLATION = "23505"
+_FOREIGN_KEY_VIOLATION = "23503"
 _ALREADY_EXISTS = {"42P07", "42710", "42P06", "42723"}  # table, object, schema, function
 
 
@@ -75,6 +76,9 @@ class PostgreSQLDialect(Dialect):
 
     def is_unique_violation(self, error: DBAPIError) -> bool:
         return getattr(driver_error(error), "sqlstate", None) == _UNIQUE_VIOLATION
+
+    def is_foreign_key_violation(self, error: DBAPIError) -> bool:
+        return getattr(driver_error(error), "sqlstate", None) == _FOREIGN_KEY_VIOLATION
 
     def is_already_exists(self, error: DBAPIError) -> bool:
         return getattr(driver_error(error), "sqlstate", None) in _ALREADY_EXISTS

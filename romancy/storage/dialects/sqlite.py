@@ -108,6 +108,10 @@ class SQLiteDialect(Dialect):
         orig = driver_error(error)
         return isinstance(orig, sqlite3.IntegrityError) and "UNIQUE" in str(orig)
 
+    def is_foreign_key_violation(self, error: DBAPIError) -> bool:
+        orig = driver_error(error)
+        return isinstance(orig, sqlite3.IntegrityError) and "FOREIGN KEY" in str(orig)
+
     def is_already_exists(self, error: DBAPIError) -> bool:
         return "already exists" in str(driver_error(error)).lower()
 

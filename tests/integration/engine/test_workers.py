@@ -129,3 +129,16 @@ async def test_a_waiter_sees_an_ending_reached_on_another_worker(
     async with App(database=storage.url.original, **FAST_OPTIONS, worker_id="other") as other:
         await romancy.publish(other, "wk-handoff", {"from": "other"})
         assert await asyncio.wait_for(waiting, 10) == {"from": "other"}
+
+
+async def test_a_stopping_worker_leaves_no_leader_lease_behind(storage: Storage) -> None:
+    # Stopping right after start cancels the first election, possibly after the database
+    # granted the lease: it must be released all the same, or the next leader waits for
+    # the whole lease (45 s by default) before timers and timeouts are handled again.
+    for n in range(20):
+        short_lived = App(database=storage.url.original, **FAST_OPTIONS, worker_id=f"brief-{n}")
+        await short_lived.start()
+        await asyncio.sleep(n * 0.001)
+        await short_lived.shutdown()
+        holder = await storage.system_lock("romancy_py_leader")
+        assert holder is None or holder.locked_by is None, holder

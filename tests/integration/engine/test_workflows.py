@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
@@ -200,3 +201,31 @@ async def test_find_with_options_and_paging(app: App) -> None:
         await app.find_instances_with_options(page_token="garbage")
     with pytest.raises(romancy.ConfigurationError, match="only strings, numbers"):
         await app.find_instances({"x": [1, 2]})
+
+
+UNICODE = '日本語 · עברית · émoji 🎉 · \u00e9\u0301 · <tag> & "q" \\'
+
+
+@romancy.activity
+async def wf_mark(ctx: WorkflowContext, text: str) -> str:
+    return f"{text} ✓"
+
+
+@romancy.workflow
+async def wf_unicode(ctx: WorkflowContext, text: str) -> dict[str, str]:
+    await romancy.subscribe(ctx, f"ch-{text}")
+    await romancy.publish(ctx, f"ch-{text}", {"text": text}, metadata={"note": text})
+    message = await romancy.receive(ctx, f"ch-{text}")
+    return {"step": await wf_mark(ctx, text), "message": message.data["text"]}
+
+
+async def test_text_beyond_latin1_round_trips_everywhere(app: App) -> None:
+    # Input, a step's result, a channel name, message data and metadata, the output: a
+    # MySQL database whose tables are not utf8mb4 refuses these (scripts/db-servers.sh
+    # starts MariaDB with utf8mb4, as MySQL 8 and Debian's MariaDB configuration do).
+    instance_id = await app.start_workflow(wf_unicode, UNICODE)
+    assert await app.wait_for_result(instance_id, timeout=20) == {
+        "step": f"{UNICODE} ✓",
+        "message": UNICODE,
+    }
+    assert json.loads((await app.get_instance(instance_id)).input_data or "") == UNICODE

@@ -1,0 +1,42 @@
+"""Broadcast one-to-many: one publish reaches every broadcast subscriber, of both runtimes."""
+
+from __future__ import annotations
+
+import json
+
+from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+
+TITLE = "broadcast one-to-many"
+SENDER_MODES = ("publisher", "subscriber")
+RECEIVER_MODES = ("subscriber",)
+
+
+async def run(cell: Cell) -> str:
+    channel = cell.channel("broadcast")
+    flags = {"channel": channel, "channel_mode": "broadcast", "timeout": RECEIVE_TIMEOUT}
+    subscribers = await cell.subscribe_many(cell.receiver, "receiver subscriber", 2, **flags)
+    if cell.sender != cell.receiver:
+        subscribers += await cell.subscribe_many(cell.sender, "sender-side subscriber", 1, **flags)
+    await cell.until_waiting(subscribers)
+
+    text = f"broadcast from {cell.sender.name}"
+    data = {"nested": {"value": 123}, "from": cell.sender.name}
+    publisher = await cell.launch(
+        cell.sender,
+        "publisher",
+        mode="publisher",
+        channel=channel,
+        message=text,
+        data=json.dumps(data),
+    )
+    published = await publisher.result(60)
+    expect(published.get("published") is True, f"publisher reported {published}")
+    for subscriber in subscribers:
+        got = await subscriber.result(RECEIVE_TIMEOUT + 30)
+        expect(got.get("received") is True, f"{subscriber.label} got nothing: {got}")
+        message = got.get("message") or {}
+        expect(
+            message.get("text") == text and message.get("data") == data,
+            f"{subscriber.label} got {message}, expected text {text!r} and data {data}",
+        )
+    return f"{len(subscribers)} subscribers each received the message"

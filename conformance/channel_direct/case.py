@@ -1,0 +1,53 @@
+"""Direct send-to: a message sent to one instance reaches that instance only."""
+
+from __future__ import annotations
+
+import json
+
+from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+
+TITLE = "direct send-to"
+SENDER_MODES = ("send-to",)
+RECEIVER_MODES = ("subscriber",)
+
+
+async def run(cell: Cell) -> str:
+    channel = cell.channel("direct")
+    flags = {"channel": channel, "channel_mode": "direct"}
+    target, bystander = await cell.subscribe_many(
+        cell.receiver, "direct subscriber", 1, timeout=RECEIVE_TIMEOUT, **flags
+    ) + await cell.subscribe_many(cell.receiver, "bystander", 1, timeout=6, **flags)
+    target_id, _ = await cell.until_waiting([target, bystander])
+
+    text = f"direct from {cell.sender.name}"
+    data = {"direct": True, "value": 999}
+    metadata = {"source": cell.sender.name, "type": "direct"}
+    sender = await cell.launch(
+        cell.sender,
+        "send-to",
+        mode="send-to",
+        channel=channel,
+        message=text,
+        data=json.dumps(data),
+        metadata=json.dumps(metadata),
+        target_instance=target_id,
+    )
+    sent = await sender.result(60)
+    expect(sent.get("sent") is True, f"send-to reported {sent}")
+    got = await target.result(RECEIVE_TIMEOUT + 30)
+    expect(got.get("received") is True, f"the target got nothing: {got}")
+    message, meta = got.get("message") or {}, got.get("metadata") or {}
+    expect(
+        message.get("text") == text and message.get("data") == data,
+        f"the target got {message}, expected text {text!r} and data {data}",
+    )
+    expect(
+        {k: meta.get(k) for k in metadata} == metadata,
+        f"the target's metadata {meta} lacks {metadata}",
+    )
+    other = await bystander.result(60)
+    expect(
+        other.get("received") is False,
+        f"another instance subscribed to the same channel got the direct message: {other}",
+    )
+    return "delivered to the target only"

@@ -1,0 +1,43 @@
+"""Message metadata set by the publisher reaches the subscriber (runtimes may add keys,
+never drop or change the publisher's)."""
+
+from __future__ import annotations
+
+import json
+
+from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+
+TITLE = "metadata round trip"
+SENDER_MODES = ("publisher",)
+RECEIVER_MODES = ("subscriber",)
+
+
+async def run(cell: Cell) -> str:
+    channel = cell.channel("metadata")
+    metadata = {
+        "source": cell.sender.name,
+        "custom_field": "値 ✓",
+        "trace": {"id": "abc-123", "hops": [1, 2, 3]},
+        "flag": True,
+        "count": 3,
+    }
+    (subscriber,) = await cell.subscribe_many(
+        cell.receiver, "subscriber", 1, channel=channel, timeout=RECEIVE_TIMEOUT
+    )
+    await cell.until_waiting([subscriber])
+    publisher = await cell.launch(
+        cell.sender,
+        "publisher",
+        mode="publisher",
+        channel=channel,
+        metadata=json.dumps(metadata, ensure_ascii=False),
+    )
+    published = await publisher.result(60)
+    expect(published.get("published") is True, f"publisher reported {published}")
+    got = await subscriber.result(RECEIVE_TIMEOUT + 30)
+    expect(got.get("received") is True, f"the subscriber got nothing: {got}")
+    seen = got.get("metadata") or {}
+    changed = sorted(key for key in metadata if seen.get(key) != metadata[key])
+    expect(not changed, f"metadata keys lost or changed: {changed} (got {seen})")
+    added = sorted(set(seen) - set(metadata))
+    return f"kept all {len(metadata)} keys; runtime added {added or 'none'}"

@@ -1,0 +1,48 @@
+"""Nested, unicode and large payloads arrive exactly as sent."""
+
+from __future__ import annotations
+
+import json
+
+from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+
+TITLE = "nested / unicode / large payloads"
+SENDER_MODES = ("publisher",)
+RECEIVER_MODES = ("subscriber",)
+
+#: Large, yet one command-line argument (Linux caps a single argument at 128 KiB).
+LARGE = "Ωλ→x" * 10_000  # 40 000 characters, 70 000 bytes of UTF-8
+
+PAYLOAD = {
+    "nested": {"l1": {"l2": {"l3": {"l4": [1, 2.5, True, None, "deep", {"l5": []}]}}}},
+    "unicode": '日本語 · עברית · émoji 🎉🚀 · \u00e9\u0301 · <tag> & "quotes" \\ back',
+    "numbers": {"max_safe": 9007199254740991, "negative": -17, "fraction": 0.1, "zero": 0},
+    "empty": {"list": [], "object": {}, "string": ""},
+    "large": LARGE,
+}
+
+
+async def run(cell: Cell) -> str:
+    channel = cell.channel("payloads")
+    (subscriber,) = await cell.subscribe_many(
+        cell.receiver, "subscriber", 1, channel=channel, timeout=RECEIVE_TIMEOUT
+    )
+    await cell.until_waiting([subscriber])
+    publisher = await cell.launch(
+        cell.sender,
+        "publisher",
+        mode="publisher",
+        channel=channel,
+        message="payloads ✓",
+        data=json.dumps(PAYLOAD, ensure_ascii=False),
+    )
+    published = await publisher.result(60)
+    expect(published.get("published") is True, f"publisher reported {published}")
+    got = await subscriber.result(RECEIVE_TIMEOUT + 30)
+    expect(got.get("received") is True, f"the subscriber got nothing: {got}")
+    message = got.get("message") or {}
+    expect(message.get("text") == "payloads ✓", f"text arrived as {message.get('text')!r}")
+    data = message.get("data") or {}
+    wrong = sorted(key for key in PAYLOAD if data.get(key) != PAYLOAD[key])
+    expect(not wrong, f"these parts arrived changed: {wrong}")
+    return f"{len(json.dumps(PAYLOAD, ensure_ascii=False).encode())} bytes arrived intact"

@@ -1,0 +1,37 @@
+"""A receive with a timeout ends with ``received: false, error: "timeout"`` when nothing
+arrives, while the other runtime works on the same database."""
+
+from __future__ import annotations
+
+import time
+
+from crosstest.cell import Cell, expect
+
+TITLE = "receive timeout"
+SENDER_MODES = ("publisher",)
+RECEIVER_MODES = ("subscriber",)
+
+TIMEOUT = 3
+#: Edda's leader looks for expired receives every 10 s, on top of its lease hand-over.
+ALLOWED = 40
+
+
+async def run(cell: Cell) -> str:
+    quiet = cell.channel("quiet")
+    began = time.monotonic()
+    (subscriber,) = await cell.subscribe_many(
+        cell.receiver, "subscriber", 1, channel=quiet, timeout=TIMEOUT
+    )
+    busy = await cell.launch(
+        cell.sender, "publisher elsewhere", mode="publisher", channel=cell.channel("busy")
+    )
+    published = await busy.result(60)
+    expect(published.get("published") is True, f"the other runtime's publish: {published}")
+    got = await subscriber.result(TIMEOUT + ALLOWED)
+    took = time.monotonic() - began
+    expect(
+        got == {"received": False, "error": "timeout"},
+        f"expected {{received: false, error: timeout}}, got {got}",
+    )
+    expect(took >= TIMEOUT, f"timed out after {took:.1f} s, before its {TIMEOUT} s")
+    return f"timed out after {took:.1f} s (timeout {TIMEOUT} s)"

@@ -1,0 +1,49 @@
+"""A CloudEvent carrying a targeting extension reaches the instance it names, and no
+other instance waiting for the same type."""
+
+from __future__ import annotations
+
+from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+
+TITLE = "targeted CloudEvent"
+SENDER_MODES = ("serve",)
+RECEIVER_MODES = ("event-waiter",)
+
+#: The extension each endpoint reads to target an instance waiting on the plain channel.
+#: Go's ``romancyinstanceid`` addresses the ``<type>:<id>`` channel instead (§6.2).
+TARGET_EXTENSION = {"edda": "eddainstanceid", "romancy-py": "eddainstanceid"}
+
+
+async def run(cell: Cell) -> str:
+    event_type = cell.channel("approval")
+    chosen = await cell.launch(
+        cell.receiver,
+        "targeted waiter",
+        mode="event-waiter",
+        event_type=event_type,
+        timeout=RECEIVE_TIMEOUT,
+    )
+    other = await cell.launch(
+        cell.receiver, "other waiter", mode="event-waiter", event_type=event_type, timeout=8
+    )
+    chosen_id, _ = await cell.until_waiting([chosen, other])
+    extension = TARGET_EXTENSION.get(cell.sender.name, "romancyinstanceid")
+    event = {
+        "specversion": "1.0",
+        "id": f"{cell.tag}-targeted",
+        "source": f"crosstest/{cell.sender.name}",
+        "type": event_type,
+        extension: chosen_id,
+        "data": {"approved": True},
+    }
+    async with cell.serving(cell.sender, f"{cell.sender.name} endpoint") as url:
+        await cell.post_event(url, event)
+        got = await chosen.result(RECEIVE_TIMEOUT + 30)
+        passed_over = await other.result(60)
+    expect(got.get("received") is True, f"the targeted waiter got nothing: {got}")
+    expect(got.get("message") == {"approved": True}, f"the targeted waiter got {got}")
+    expect(
+        passed_over.get("received") is False,
+        f"an instance the event did not name received it: {passed_over}",
+    )
+    return f"{extension} reached its instance only"

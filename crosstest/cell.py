@@ -1,0 +1,162 @@
+"""A matrix cell: one case, one backend, a sender runtime and a receiver runtime.
+
+Cases (``conformance/<case>/case.py``) get a :class:`Cell` and drive the runtimes' crosstest
+programs through it; they raise :class:`~crosstest.process.CellFailure` when an
+expectation does not hold. Cells sharing a PostgreSQL or MySQL database stay apart by
+channel names; each SQLite cell gets a file of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from crosstest.process import CellFailure, CrosstestRun
+from crosstest.runtimes import Runtime
+from romancy.storage import Storage
+from romancy.storage.tables import channel_subscriptions, workflow_instances
+
+#: Receive timeout for subscribers that are expected to get a message.
+RECEIVE_TIMEOUT = 25
+
+
+@dataclass
+class Cell:
+    """Where a case runs, and the helpers it drives the runtimes with."""
+
+    case: str
+    backend: str
+    sender: Runtime
+    receiver: Runtime
+    url: str
+    tag: str
+    storage: Storage
+    _runs: list[CrosstestRun] = field(default_factory=list)
+
+    def channel(self, name: str) -> str:
+        """A channel name no other cell uses."""
+        return f"ct-{self.tag}-{name}"
+
+    async def launch(self, runtime: Runtime, label: str, **flags: Any) -> CrosstestRun:
+        """Start ``runtime``'s crosstest program on this cell's database."""
+        worker = f"{runtime.name}-{self.tag}-{len(self._runs) + 1}"
+        run = CrosstestRun(runtime, label, db=runtime.database(self.url), worker_id=worker, **flags)
+        self._runs.append(run)
+        return await run.start()
+
+    async def subscribe_many(
+        self, runtime: Runtime, label: str, count: int, **flags: Any
+    ) -> list[CrosstestRun]:
+        """``count`` subscribers of ``runtime``, each with its own workflow instance."""
+        return [
+            await self.launch(runtime, f"{label} {n + 1}", mode="subscriber", **flags)
+            for n in range(count)
+        ]
+
+    async def until_waiting(self, runs: list[CrosstestRun], timeout: float = 45) -> list[str]:
+        """Wait until each run's instance waits for a message; returns their ids."""
+        ids = [await run.instance_id(timeout) for run in runs]
+        await self.eventually(
+            lambda: self._count_waiting(ids),
+            lambda waiting: waiting == len(ids),
+            timeout,
+            f"{len(ids)} instances waiting for a message",
+        )
+        return ids
+
+    async def _count_waiting(self, ids: list[str]) -> int:
+        query = (
+            select(func.count())
+            .select_from(workflow_instances)
+            .where(
+                workflow_instances.c.instance_id.in_(ids),
+                workflow_instances.c.status == "waiting_for_message",
+            )
+        )
+        async with self.storage.transaction(read_only=True) as tx:
+            return int(await tx.connection.scalar(query) or 0)
+
+    async def subscribers(self, channel: str) -> int:
+        """How many subscriptions ``channel`` has (any runtime)."""
+        query = (
+            select(func.count())
+            .select_from(channel_subscriptions)
+            .where(channel_subscriptions.c.channel == channel)
+        )
+        async with self.storage.transaction(read_only=True) as tx:
+            return int(await tx.connection.scalar(query) or 0)
+
+    async def eventually(
+        self,
+        probe: Callable[[], Awaitable[Any]],
+        accept: Callable[[Any], bool],
+        timeout: float,
+        what: str,
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            value = await probe()
+            if accept(value):
+                return value
+            if loop.time() > deadline:
+                raise CellFailure(f"timed out after {timeout:g} s waiting for {what}")
+            await asyncio.sleep(0.2)
+
+    @contextlib.asynccontextmanager
+    async def serving(self, runtime: Runtime, label: str) -> AsyncIterator[str]:
+        """``runtime``'s HTTP endpoint on 127.0.0.1, on this cell's database; its URL."""
+        port = free_port()
+        run = await self.launch(runtime, label, mode="serve", port=port)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            await self.eventually(
+                lambda: _accepts(port), bool, 45, f"{label} to listen on port {port}"
+            )
+            yield url
+        finally:
+            await run.stop()
+
+    async def post_event(self, url: str, event: dict[str, Any]) -> None:
+        """POST a structured-mode CloudEvent; any 2xx is accepted."""
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(
+                url, json=event, headers={"content-type": "application/cloudevents+json"}
+            )
+        if response.status_code // 100 != 2:
+            raise CellFailure(f"POST {url} answered {response.status_code}: {response.text[:300]}")
+
+    async def close(self) -> None:
+        """Stop whatever the case left running."""
+        for run in self._runs:
+            await run.stop()
+
+
+async def _accepts(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def expect(condition: bool, message: str) -> None:
+    """Fail the cell with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CellFailure(message)

@@ -1,0 +1,235 @@
+"""romancy-py's crosstest program: the flags, defaults, stdout JSON, stderr logs and exit
+codes of Go Romancy's ``cmd/crosstest``, so one script drives either.
+
+Modes (Go's): ``subscriber`` (subscribe + receive, with ``--timeout``), ``publisher``,
+``send-to`` (``--target-instance``). Extra modes for the conformance matrix:
+``event-waiter`` (``wait_event`` on ``--event-type``) and ``serve`` (the App's HTTP
+endpoint on 127.0.0.1:``--port`` until terminated).
+
+Output: the workflow's result as 2-space-indented JSON on stdout; logs on stderr.
+Exit 0 when a result is printed (including ``received: false``); 1 on a usage error or a
+failure; 2 on an unknown flag. The workflows are named ``romancy_py_crosstest_*`` — Go
+resumes any running instance whose name it knows, so ours must not share Go's names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import romancy
+from romancy import WorkflowContext
+from romancy.serialization import format_time, parse_time
+
+log = logging.getLogger("crosstest")
+
+MODES = ("subscriber", "publisher", "send-to", "event-waiter", "serve")
+PREFIX = "romancy_py_crosstest"
+
+
+@romancy.workflow(name=f"{PREFIX}_subscriber")
+async def subscriber(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, Any]:
+    channel = spec["channel"]
+    try:
+        await romancy.subscribe(ctx, channel, spec.get("channel_mode") or "broadcast")
+        message = await romancy.receive(ctx, channel, timeout=spec.get("timeout_seconds"))
+    except romancy.ChannelMessageTimeoutError:
+        return {"received": False, "error": "timeout"}
+    except romancy.RomancyError as error:
+        return {"received": False, "error": str(error)}
+    problem = _strict_problem(message.data) if spec.get("message_type") == "strict" else None
+    if problem:
+        return {"received": False, "error": problem}
+    return {"received": True, "message": message.data, "metadata": message.metadata}
+
+
+@romancy.workflow(name=f"{PREFIX}_event_waiter")
+async def event_waiter(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, Any]:
+    try:
+        if spec.get("channel_mode") == "direct":
+            await romancy.subscribe(ctx, spec["event_type"], romancy.ChannelMode.DIRECT)
+        event = await romancy.wait_event(
+            ctx, spec["event_type"], timeout=spec.get("timeout_seconds")
+        )
+    except romancy.ChannelMessageTimeoutError:
+        return {"received": False, "error": "timeout"}
+    return {
+        "received": True,
+        "message": event.data,
+        "metadata": {
+            "id": event.id,
+            "type": event.type,
+            "source": event.source,
+            **event.extensions,
+        },
+    }
+
+
+@romancy.workflow(name=f"{PREFIX}_publisher")
+async def publisher(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, Any]:
+    try:
+        await romancy.publish(ctx, spec["channel"], _message(spec), metadata=spec.get("metadata"))
+    except romancy.RomancyError as error:
+        return {"published": False, "error": str(error)}
+    return {"published": True}
+
+
+@romancy.workflow(name=f"{PREFIX}_send_to")
+async def send_to(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, Any]:
+    try:
+        await romancy.send_to(
+            ctx,
+            spec["target_instance_id"],
+            spec["channel"],
+            _message(spec),
+            metadata=spec.get("metadata"),
+        )
+    except romancy.RomancyError as error:
+        return {"sent": False, "error": str(error)}
+    return {"sent": True}
+
+
+def _message(spec: dict[str, Any]) -> dict[str, Any]:
+    """Go's ``TestMessage``: text, an RFC 3339 timestamp, data."""
+    return {
+        "text": spec["text"],
+        "timestamp": format_time(datetime.now(UTC)),
+        "data": spec.get("data"),
+    }
+
+
+def _strict_problem(data: Any) -> str | None:
+    """Go's strict type demands ``text`` and an RFC 3339 ``timestamp``."""
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        return "strict decode: message has no text"
+    try:
+        parse_time(str(data.get("timestamp")))
+    except ValueError:
+        return f"strict decode: timestamp {data.get('timestamp')!r} is not RFC 3339"
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crosstest", description="romancy-py cross-language channel test"
+    )
+
+    def flag(name: str, **kwargs: Any) -> None:
+        parser.add_argument(f"--{name}", f"-{name}", **kwargs)
+
+    flag("db", default="", help="database path or URL (required)")
+    flag("channel", default="cross-test", help="channel name")
+    flag("mode", default="", help="subscriber, publisher, send-to (or event-waiter, serve)")
+    flag("channel-mode", default="broadcast", help="broadcast, competing or direct")
+    flag("message-type", default="strict", help="strict or compatible (subscriber)")
+    flag("timeout", type=int, default=30, help="receive timeout in seconds (subscriber)")
+    flag("message", default="Hello from Python!", help="message text (publisher, send-to)")
+    flag("data", default="", help="JSON object sent as data")
+    flag("metadata", default="", help="JSON object sent as metadata")
+    flag("target-instance", default="", help="target instance id (send-to)")
+    # Go's default is one fixed id; locks are re-entrant for their owner, so two programs
+    # sharing an id would both run an instance. Ours is unique per process.
+    flag("worker-id", default=f"romancy-py-crosstest-worker-{os.getpid()}", help="App worker id")
+    flag("event-type", default="", help="CloudEvent type (event-waiter)")
+    flag("port", type=int, default=8080, help="HTTP port on 127.0.0.1 (serve)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("romancy").setLevel(logging.WARNING)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    usage_error = _check(args)
+    if usage_error:
+        print(f"Error: {usage_error}", file=sys.stderr)
+        parser.print_usage(sys.stderr)
+        return 1
+    try:
+        result = asyncio.run(_run(args))
+    except Exception as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    if result is not None:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    if not args.db:
+        return "--db is required"
+    if args.mode not in MODES:
+        return "--mode must be 'subscriber', 'publisher', or 'send-to'"
+    if args.mode == "send-to" and not args.target_instance:
+        return "--target-instance is required for send-to mode"
+    if args.mode == "event-waiter" and not args.event_type:
+        return "--event-type is required for event-waiter mode"
+    return None
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any] | None:
+    options: dict[str, Any] = {
+        "worker_id": args.worker_id,
+        "service_name": "romancy-py-crosstest",
+        "workflow_resumption_interval": 0.2,
+        "message_check_interval": 0.5,
+        "timer_check_interval": 0.5,
+        "leader_heartbeat_interval": 0.5,
+        "shutdown_timeout": 5,
+    }
+    async with romancy.App(database=args.db, **options) as app:
+        if args.mode == "serve":
+            log.info("serving on 127.0.0.1:%d", args.port)
+            await app.serve("127.0.0.1", args.port)
+            return None
+        workflow, spec, wait = _workflow(args)
+        log.info("Starting %s workflow...", workflow.name)
+        instance_id = await app.start_workflow(workflow, spec)
+        log.info("%s instance started: %s", workflow.name, instance_id)
+        try:
+            return await app.wait_for_result(instance_id, timeout=wait)  # type: ignore[no-any-return]
+        except TimeoutError:
+            raise RuntimeError("timeout waiting for workflow completion") from None
+
+
+def _workflow(args: argparse.Namespace) -> tuple[Any, dict[str, Any], float]:
+    data = _object(args.data, "--data")
+    metadata = _object(args.metadata, "--metadata")
+    if args.mode == "subscriber":
+        spec = {
+            "channel": args.channel,
+            "timeout_seconds": args.timeout,
+            "channel_mode": args.channel_mode,
+            "message_type": args.message_type,
+        }
+        return subscriber, spec, args.timeout + 10
+    if args.mode == "event-waiter":
+        spec = {
+            "event_type": args.event_type,
+            "timeout_seconds": args.timeout,
+            "channel_mode": args.channel_mode,
+        }
+        return event_waiter, spec, args.timeout + 10
+    spec = {"channel": args.channel, "text": args.message, "data": data, "metadata": metadata}
+    if args.mode == "send-to":
+        return send_to, {**spec, "target_instance_id": args.target_instance}, 30
+    return publisher, spec, 30
+
+
+def _object(text: str, flag: str) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RuntimeError(f"invalid {flag} JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise RuntimeError(f"{flag} must be a JSON object")
+    return value

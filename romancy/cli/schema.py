@@ -1,0 +1,48 @@
+"""``romancy schema validate``: a live database against the shared schema and shapes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from romancy.cli.options import add_database_flag, database_url
+from romancy.storage import Storage
+from romancy.validation.database import DatabaseReport, check_database
+
+
+def register(subcommands: Any) -> None:
+    parser = subcommands.add_parser(
+        "schema",
+        help="check a database's schema and stored JSON against the shared contract",
+        description=(
+            "Compare the database's schema with the one romancy's migrations produce (built "
+            "in a scratch schema or database on the same server, then dropped) and check "
+            "every stored JSON value the runtimes exchange against romancy's JSON Schemas. "
+            "Exit status 0 when clean, 1 when anything differs."
+        ),
+    )
+    parser.add_argument("action", choices=["validate"])
+    add_database_flag(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    storage = await Storage.open(database_url(args), pool_size=1)
+    try:
+        report = await check_database(storage)
+    finally:
+        await storage.close()
+    _emit(args, report)
+    return 0 if report.clean else 1
+
+
+def _emit(args: argparse.Namespace, report: DatabaseReport) -> None:
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False))
+        return
+    for note in report.notes:
+        print(f"Note: {note}", file=sys.stderr)
+    print("\n".join(report.lines()))
