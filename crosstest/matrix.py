@@ -9,7 +9,11 @@ with itself too): the matrix proves our runtime against each peer, not the peers
 each other. A cell ends ``pass``, ``fail`` (with the reason), ``known divergence`` (a peer
 defect listed in ``conformance/known_divergences.toml``), ``divergence passes`` (a listed
 defect that did not show: reported so the list stays true) or ``not run`` (with the
-reason). Exit status: 1 when any cell failed (or, with ``--strict``, a listed divergence
+reason). After the cells, every database they wrote is checked with ``romancy schema
+validate``'s checker: its schema against our migrations, every row each runtime wrote
+against the JSON Schemas of ``schema/json/`` (a SQLite cell's file at the end of that
+cell, a server database once all its cells are done). Exit status: 1 when any cell
+failed, a database check found a difference (or, with ``--strict``, a listed divergence
 passed), else 0.
 """
 
@@ -36,6 +40,7 @@ from crosstest.cell import Cell
 from crosstest.process import CellFailure
 from crosstest.runtimes import REPO, Runtime, available
 from romancy.storage import Storage, parse_database_url
+from romancy.validation.database import check_database
 
 CONFORMANCE = REPO / "conformance"
 DIVERGENCES = CONFORMANCE / "known_divergences.toml"
@@ -79,6 +84,17 @@ class CellResult:
     detail: str
     divergence: str | None = None
     seconds: float = 0.0
+
+
+@dataclass
+class DatabaseCheck:
+    """The rows the runtimes wrote to one database, checked against the shared shapes."""
+
+    backend: str
+    database: str
+    clean: bool
+    summary: str
+    differences: list[str]
 
 
 def load_divergences(path: Path = DIVERGENCES) -> list[Divergence]:
@@ -132,6 +148,7 @@ class Matrix:
         self.workdir = workdir
         self._slots = asyncio.Semaphore(parallel)
         self._storages: dict[str, Storage] = {}
+        self.checks: list[DatabaseCheck] = []
 
     async def run(self) -> list[CellResult]:
         try:
@@ -144,7 +161,10 @@ class Matrix:
                 for backend in self.backends
                 for sender, receiver in runtime_pairs(self.runtimes)
             ]
-            return list(await asyncio.gather(*cells))
+            results = list(await asyncio.gather(*cells))
+            for backend, storage in self._storages.items():
+                await self._check(backend, storage)
+            return results
         finally:
             for storage in self._storages.values():
                 await storage.close()
@@ -193,7 +213,21 @@ class Matrix:
         finally:
             await cell.close()
             if own:
+                await self._check(backend, storage)
                 await storage.close()
+
+    async def _check(self, backend: str, storage: Storage) -> None:
+        try:
+            found = await check_database(storage)
+        except Exception as error:  # the check itself failing is a finding too
+            check = DatabaseCheck(backend, storage.url.redacted, False, str(error), [str(error)])
+        else:
+            check = DatabaseCheck(
+                backend, found.database, found.clean, found.summary(), found.lines()[:-1]
+            )
+        self.checks.append(check)
+        if not check.clean:
+            print(f"[rows off-shape] {check.summary}", file=sys.stderr, flush=True)
 
     async def _database(self, backend: str, tag: str) -> tuple[str, Storage, bool]:
         """The cell's database: a fresh SQLite file, or the backend's shared database."""
@@ -223,8 +257,10 @@ def _progress(result: CellResult) -> None:
 # ------------------------------------------------------------------------------ report
 
 
-def table(results: list[CellResult], runtimes: list[Runtime]) -> str:
-    """Rows: case and backend; columns: sender→receiver pairs."""
+def table(
+    results: list[CellResult], runtimes: list[Runtime], checks: Sequence[DatabaseCheck] = ()
+) -> str:
+    """Rows: case and backend; columns: sender→receiver pairs; then the database checks."""
     pairs = [f"{s.name}->{r.name}" for s, r in runtime_pairs(runtimes)]
     short = {PASS: "pass", FAIL: "FAIL", KNOWN: "known", FIXED: "FIXED?", NOT_RUN: "-"}
     rows: dict[tuple[str, str], dict[str, str]] = {}
@@ -251,11 +287,21 @@ def table(results: list[CellResult], runtimes: list[Runtime]) -> str:
         lines += ["", *notes]
     if skipped:
         lines += ["", "not run:", *(f"- {reason}" for reason in skipped)]
+    if checks:
+        clean = [c for c in checks if c.clean]
+        lines += ["", f"rows written: {len(clean)} of {len(checks)} databases clean"]
+        for check in checks:
+            if not check.clean:
+                lines += [f"- {check.backend}: {check.summary}"]
+                lines += [f"    {d}" for d in check.differences[:20]]
     return "\n".join(lines)
 
 
 def report(
-    results: list[CellResult], runtimes: list[Runtime], backends: dict[str, str | None]
+    results: list[CellResult],
+    runtimes: list[Runtime],
+    backends: dict[str, str | None],
+    checks: Sequence[DatabaseCheck] = (),
 ) -> dict[str, Any]:
     """The JSON document the ``--json`` file holds (``schema/json/crosstest-matrix.json``)."""
     counts: dict[str, int] = {}
@@ -272,11 +318,15 @@ def report(
         },
         "summary": counts,
         "cells": [asdict(r) for r in results],
+        "databases": [asdict(c) for c in checks],
     }
 
 
-def failed(results: list[CellResult], strict: bool) -> bool:
-    return any(r.status == FAIL or (strict and r.status == FIXED) for r in results)
+def failed(results: list[CellResult], strict: bool, checks: Sequence[DatabaseCheck] = ()) -> bool:
+    """Whether the run fails: a failed cell, rows off-shape, or (strict) a divergence passing."""
+    return any(not c.clean for c in checks) or any(
+        r.status == FAIL or (strict and r.status == FIXED) for r in results
+    )
 
 
 # --------------------------------------------------------------------------------- CLI
@@ -335,11 +385,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         matrix = Matrix(backends, runtimes, cases, load_divergences(), args.parallel, work)
         results = asyncio.run(matrix.run())
-    print(table(results, runtimes))
+    print(table(results, runtimes, matrix.checks))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report(results, runtimes, backends), indent=2) + "\n")
-    return 1 if failed(results, args.strict) else 0
+        document = report(results, runtimes, backends, matrix.checks)
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+    return 1 if failed(results, args.strict, matrix.checks) else 0
 
 
 if __name__ == "__main__":

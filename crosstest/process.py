@@ -10,9 +10,13 @@ import signal
 from typing import Any
 
 from crosstest.runtimes import REPO, Runtime
+from romancy.validation import validate
 
 #: Every crosstest program logs this line (Go: ``log.Printf``) once its workflow started.
 _STARTED = re.compile(r"instance started: (\S+)")
+_LOGGED_PROBLEM = re.compile(
+    r"Traceback|[A-Za-z]Error\b|\((psycopg|pymysql|asyncpg|aiomysql|sqlite3)"
+)
 
 
 class CellFailure(Exception):
@@ -83,7 +87,13 @@ class CrosstestRun:
                 f"{self.label} ({self.runtime.name}) exited {self._process.returncode}: "
                 f"{self.stderr_tail()}"
             )
-        return first_json_object(stdout.decode(), f"{self.label} ({self.runtime.name})")
+        what = f"{self.label} ({self.runtime.name})"
+        output = first_json_object(stdout.decode(), what)
+        # Every runtime's output must have the shape a script written for another expects.
+        problems = validate("crosstest-output", output)
+        if problems:
+            raise CellFailure(f"{what} printed output off schema: {'; '.join(problems)}")
+        return output
 
     async def _finish(self) -> bytes:
         """Stdout until the program exits (stderr has its own reader)."""
@@ -112,7 +122,12 @@ class CrosstestRun:
                 await asyncio.wait_for(self._reader, 5)
 
     def stderr_tail(self, lines: int = 6) -> str:
-        return " | ".join(self._stderr[-lines:]) or "(empty)"
+        """The last lines of stderr, after the first warning or error logged before them
+        (a long SQL error's first line names its cause; its tail only the statement)."""
+        tail = self._stderr[-lines:]
+        earlier = self._stderr[: -lines or None]
+        first = next((line for line in earlier if _LOGGED_PROBLEM.search(line)), None)
+        return " | ".join(([first, "…"] if first else []) + tail) or "(empty)"
 
 
 def first_json_object(text: str, what: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -117,6 +118,21 @@ class App:
         if not self._started:
             return
         self._started = False
+        # A cancellation arriving meanwhile (Ctrl-C that uvicorn re-raises after serving,
+        # an outer timeout) must not leave the leader lease and instance locks held until
+        # they expire: the stop runs to its end, then the cancellation goes on.
+        stopping = asyncio.ensure_future(self._stop())
+        cancelled = False
+        while not stopping.done():
+            try:
+                await asyncio.shield(stopping)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        stopping.result()
+
+    async def _stop(self) -> None:
         for part in (self._listener, self._relayer):
             if part is not None:
                 await part.stop()

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -226,9 +227,16 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _start_workflow(workflow: Any, kwargs: dict[str, Any]) -> str:
-    """Start an instance. Edda registers the definition with a check-then-insert, so two
-    programs starting the same workflow at once collide on its key; the loser retries
-    (the definition exists by then)."""
+    """Start an instance, stepping around two races inside Edda itself.
+
+    * Edda registers the definition with a check-then-insert, so two programs starting
+      the same workflow at once collide on its key; the loser retries (the definition
+      exists by then).
+    * Edda commits the new instance as ``running`` and unlocked, then locks it in a
+      second transaction; in between, the resumer of any Edda worker on the database
+      (contract-notes §2.7, §2.8) may take it, and ``start`` raises "Failed to acquire
+      lock". The instance exists and that worker runs it: its result is waited for.
+    """
     from sqlalchemy.exc import IntegrityError
 
     for attempt in range(3):
@@ -238,7 +246,16 @@ async def _start_workflow(workflow: Any, kwargs: dict[str, Any]) -> str:
             if "workflow_definitions" not in str(error) or attempt == 2:
                 raise
             await asyncio.sleep(0.2)
+        except RuntimeError as error:
+            taken = _LOCK_RACE.fullmatch(str(error))
+            if taken is None:
+                raise
+            log.info("instance %s was taken by another Edda worker's resumer", taken[1])
+            return taken[1]
     raise AssertionError("the loop returns or raises")
+
+
+_LOCK_RACE = re.compile(r"Failed to acquire lock for instance (\S+)")
 
 
 async def _result(app: Any, instance_id: str, wait: float) -> dict[str, Any]:

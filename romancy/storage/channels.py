@@ -317,6 +317,9 @@ class ChannelStore:
                     _cursors.c.channel == _subs.c.channel,
                     _cursors.c.instance_id == _subs.c.instance_id,
                 )
+                # Nested inside EXISTS below: without this it would not correlate to the
+                # outer subscription and would read every subscription's cursor.
+                .correlate(_subs)
                 .scalar_subquery(),
                 0,
             ),

@@ -196,3 +196,47 @@ async def test_serve_listens_on_the_given_address(storage: romancy.Storage) -> N
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert not served.is_running
+
+
+async def test_interrupted_server_hands_its_leases_back(storage: romancy.Storage) -> None:
+    """Ctrl-C on a serving process: uvicorn stops, then re-raises the signal, which
+    cancels the main task while the App shuts down; the shutdown still completes, so the
+    leader lease is free at once instead of blocking timers for the whole lease."""
+    import asyncio
+    import signal
+    import socket
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lock = romancy.AppConfig(database=storage.url.original).leader_lock_name
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.acceptance.programs.server",
+        f"--db={storage.url.original}",
+        f"--port={port}",
+        "--worker-id=interrupted-server",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        assert await asyncio.wait_for(process.stdout.readline(), 60) == b"leading\n"
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):
+                try:
+                    await client.get(f"http://127.0.0.1:{port}/health/live")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+        holder = await storage.system_lock(lock)
+        assert holder is not None and holder.locked_by == "interrupted-server"
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    holder = await storage.system_lock(lock)
+    assert holder is not None and holder.locked_by is None
