@@ -13,6 +13,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,6 +39,8 @@ class Cell:
     url: str
     tag: str
     storage: Storage
+    #: Each program's stderr is kept here as ``<tag>-<worker id>.log``.
+    logs: Path | None = None
     _runs: list[CrosstestRun] = field(default_factory=list)
 
     def channel(self, name: str) -> str:
@@ -47,7 +50,10 @@ class Cell:
     async def launch(self, runtime: Runtime, label: str, **flags: Any) -> CrosstestRun:
         """Start ``runtime``'s crosstest program on this cell's database."""
         worker = f"{runtime.name}-{self.tag}-{len(self._runs) + 1}"
-        run = CrosstestRun(runtime, label, db=runtime.database(self.url), worker_id=worker, **flags)
+        log = self.logs / f"{self.case}-{worker}.log" if self.logs else None
+        run = CrosstestRun(
+            runtime, label, log=log, db=runtime.database(self.url), worker_id=worker, **flags
+        )
         self._runs.append(run)
         return await run.start()
 

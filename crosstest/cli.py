@@ -182,6 +182,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any] | None:
         "message_check_interval": 0.5,
         "timer_check_interval": 0.5,
         "leader_heartbeat_interval": 0.5,
+        # Short-lived processes: a leader that dies unannounced must not stall the timers
+        # and receive timeouts of every other program on the database for long.
+        "leader_lease_duration": 3.0,
         "shutdown_timeout": 5,
     }
     async with romancy.App(database=args.db, **options) as app:

@@ -203,7 +203,9 @@ class Matrix:
             url, storage, own = await self._database(backend, tag)
         except Exception as error:
             return FAIL, f"database not available: {error}"
-        cell = Cell(case, backend, sender, receiver, url, tag, storage)
+        logs = self.workdir / "logs"
+        logs.mkdir(exist_ok=True)
+        cell = Cell(case, backend, sender, receiver, url, tag, storage, logs)
         try:
             return PASS, str(await module.run(cell) or "")
         except CellFailure as failure:
@@ -362,7 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", default="", help="comma-separated case folders (default: all)")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--parallel", type=int, default=4, help="cells run at once")
-    parser.add_argument("--keep", type=Path, help="keep the SQLite cell databases in this folder")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the SQLite cell databases and the programs' logs here"
+    )
     parser.add_argument(
         "--strict", action="store_true", help="a listed divergence that passes fails the run"
     )

@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 import signal
+from pathlib import Path
 from typing import Any
 
 from crosstest.runtimes import REPO, Runtime
@@ -26,10 +27,13 @@ class CellFailure(Exception):
 class CrosstestRun:
     """A crosstest process of one runtime."""
 
-    def __init__(self, runtime: Runtime, label: str, **flags: object) -> None:
+    def __init__(
+        self, runtime: Runtime, label: str, *, log: Path | None = None, **flags: object
+    ) -> None:
         self.runtime = runtime
         self.label = label
         self.flags = flags
+        self._log = log
         self._process: asyncio.subprocess.Process | None = None
         self._stderr: list[str] = []
         self._started = asyncio.Event()
@@ -58,6 +62,9 @@ class CrosstestRun:
             if found and self._instance_id is None:
                 self._instance_id = found.group(1)
                 self._started.set()
+        if self._log is not None:
+            header = f"# {self.label} ({self.runtime.name}) {self.flags}\n"
+            self._log.write_text(header + "\n".join(self._stderr) + "\n")
 
     async def instance_id(self, timeout: float = 30) -> str:
         """The instance id the program logged, once its workflow has started."""

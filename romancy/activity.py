@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sqlalchemy.exc import IntegrityError
 
 from romancy import hooks as h
-from romancy.engine.session import ActivitySession, current_session
+from romancy.engine.session import ActivitySession, activity_scope
 from romancy.engine.signals import LostOwnership
 from romancy.errors import (
     ActivityError,
@@ -225,6 +225,7 @@ class _Step:
             "on_activity_start",
             self._info(h.ActivityStartInfo, input_data=self._input, is_replay=False),
         )
+        log.new_activities += 1
         return await self._execute()
 
     async def _replay(self, record: HistoryRecord) -> Any:
@@ -262,8 +263,7 @@ class _Step:
         while True:
             attempt += 1
             session = ActivitySession(ctx.storage)
-            token = current_session.set(session if activity.transactional else None)
-            try:
+            with activity_scope(session if activity.transactional else None):
                 try:
                     result = await self._attempt()
                     encoded = to_json(result, what=f"result of {self.what}")
@@ -293,8 +293,6 @@ class _Step:
                     await asyncio.sleep(delay)
                     continue
                 await self._record(session, encoded)
-            finally:
-                current_session.reset(token)
             await h.call_hook(
                 ctx.hooks,
                 "on_activity_complete",

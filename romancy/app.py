@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from romancy.config import AppConfig
 from romancy.engine.background import BackgroundLoops
+from romancy.engine.cancellation import finish_first
 from romancy.engine.engine import Engine
 from romancy.engine.run import Outcome
 from romancy.errors import (
@@ -37,6 +38,9 @@ from romancy.wire import history as wire
 from romancy.workflow import Workflow, defined_workflows
 
 log = logging.getLogger("romancy")
+
+#: Seconds a channel-message NOTIFY waits before the leader looks for missed deliveries.
+MISSED_DELIVERY_GRACE = 0.3
 
 OutputT = TypeVar("OutputT")
 
@@ -121,16 +125,7 @@ class App:
         # A cancellation arriving meanwhile (Ctrl-C that uvicorn re-raises after serving,
         # an outer timeout) must not leave the leader lease and instance locks held until
         # they expire: the stop runs to its end, then the cancellation goes on.
-        stopping = asyncio.ensure_future(self._stop())
-        cancelled = False
-        while not stopping.done():
-            try:
-                await asyncio.shield(stopping)
-            except asyncio.CancelledError:
-                cancelled = True
-        if cancelled:
-            raise asyncio.CancelledError
-        stopping.result()
+        await finish_first(self._stop())
 
     async def _stop(self) -> None:
         for part in (self._listener, self._relayer):
@@ -222,7 +217,10 @@ class App:
             except (ValueError, KeyError, TypeError):
                 self._engine.timers.wakeup.set()
         elif channel == notify.CHANNEL_MESSAGE:
-            self._engine.message_deadlines.wakeup.set()
+            # The publisher delivers into the waiters itself, lock-first: look for a
+            # missed wake-up only once it has had the time to, instead of racing it.
+            wakeup = self._engine.message_deadlines.wakeup
+            asyncio.get_running_loop().call_later(MISSED_DELIVERY_GRACE, wakeup.set)
         elif channel == notify.OUTBOX_PENDING and self._relayer is not None:
             self._relayer.wakeup.set()
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from romancy.context import WorkflowContext
 from romancy.engine.delivery import take_next, wake_waiters
+from romancy.engine.session import current_session, inside_activity
 from romancy.engine.signals import ChannelMessageSuspend
 from romancy.errors import (
     ChannelMessageTimeoutError,
@@ -33,7 +34,7 @@ from romancy.errors import (
     ConfigurationError,
 )
 from romancy.serialization import from_json, to_json
-from romancy.storage import Storage, WaitingSubscriber
+from romancy.storage import Storage, Transaction, WaitingSubscriber
 from romancy.storage.notify import CHANNEL_MESSAGE, channel_message_payload
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
@@ -218,13 +219,23 @@ async def send_to(
 async def _publish_step(
     ctx: WorkflowContext, name: str, channel: str, data: Any, metadata: dict[str, Any] | None
 ) -> str:
+    meta = {"source_instance_id": ctx.instance_id, **(metadata or {})}
+    if inside_activity():
+        # Part of the activity, not a step of its own: replay never runs the activity
+        # again, so a step recorded here would be met by nothing.
+        session = current_session.get()
+        if session is None:  # non-transactional: published at once, as from plain code
+            return await _publish(ctx.storage, ctx.worker_id, channel, data, meta, ctx.app)
+        tx = Transaction(await session.connection())
+        message_id = await _store(ctx.storage, channel, data, meta, tx=tx)
+        session.after_commit(lambda: _wake(ctx.storage, ctx.worker_id, channel, ctx.app))
+        return message_id
     step = ctx.generate_activity_id(name)
     ctx.claim_activity_id(step)
     recorded = ctx.log.take(step)
     if recorded is not None:
         return str(wire_history.read_step(recorded).result)  # published before this replay
     ctx.log.ensure_new_step_allowed(step, ctx.workflow_name)
-    meta = {"source_instance_id": ctx.instance_id, **(metadata or {})}
     return await _publish(
         ctx.storage,
         ctx.worker_id,
@@ -272,6 +283,32 @@ async def _publish(
     only_instance: str | None = None,
     objects_only: bool = True,
 ) -> str:
+    async with storage.transaction() as tx:
+        message_id = await _store(
+            storage, channel, data, metadata, tx=tx, objects_only=objects_only
+        )
+        if step is not None and instance_id is not None:
+            await storage.append_history(
+                instance_id,
+                step,
+                wire_history.ACTIVITY_COMPLETED,
+                wire_history.activity_completed("publish", message_id),
+                tx=tx,
+            )
+    await _wake(storage, worker_id, channel, app, only_instance=only_instance)
+    return message_id
+
+
+async def _store(
+    storage: Storage,
+    channel: str,
+    data: Any,
+    metadata: dict[str, Any] | None,
+    *,
+    tx: Transaction,
+    objects_only: bool = True,
+) -> str:
+    """Insert a message (and its NOTIFY hint) in ``tx``; returns its text id."""
     payload = (
         data if isinstance(data, bytes) else to_json(data, what=f"message on channel {channel!r}")
     )
@@ -283,26 +320,28 @@ async def _publish(
     message_id = str(uuid.uuid4())
     meta = to_json(metadata, what="message metadata") if metadata else None
     data_type, text, binary, meta_text = wire.message_columns(payload, meta)
-    async with storage.transaction() as tx:
-        await storage.channels.insert_message(
-            channel, message_id, data_type, text, binary, meta_text, tx=tx
-        )
-        if step is not None and instance_id is not None:
-            await storage.append_history(
-                instance_id,
-                step,
-                wire_history.ACTIVITY_COMPLETED,
-                wire_history.activity_completed("publish", message_id),
-                tx=tx,
-            )
-        await storage.notify(CHANNEL_MESSAGE, channel_message_payload(channel, message_id), tx=tx)
+    await storage.channels.insert_message(
+        channel, message_id, data_type, text, binary, meta_text, tx=tx
+    )
+    await storage.notify(CHANNEL_MESSAGE, channel_message_payload(channel, message_id), tx=tx)
+    return message_id
+
+
+async def _wake(
+    storage: Storage,
+    worker_id: str,
+    channel: str,
+    app: App | None,
+    *,
+    only_instance: str | None = None,
+) -> None:
+    """Deliver a stored message into the instances waiting on ``channel`` (lock-first)."""
     try:
         await wake_waiters(
             storage, worker_id, channel, only_instance=only_instance, delivered=_resumer(app)
         )
     except Exception as error:  # the message is stored; the leader's check delivers it
         log.warning("waking the subscribers of %r failed: %s", channel, error)
-    return message_id
 
 
 def _resumer(app: App | None) -> Any:

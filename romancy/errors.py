@@ -60,7 +60,8 @@ class WorkflowNotCancellableError(RomancyError):
 
 
 class WorkflowCancelledError(RomancyError):
-    """The workflow was cancelled (raised inside it, and by ``wait_for_result``)."""
+    """The instance was cancelled: raised by ``wait_for_result``, and the ``error`` of
+    ``get_workflow_result`` (the workflow's own code sees ``asyncio.CancelledError``)."""
 
     def __init__(self, instance_id: str, reason: str = "") -> None:
         super().__init__(

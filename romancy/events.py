@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from romancy import hooks as h
 from romancy.channels import ChannelMode, publish_message, receive, subscribe
 from romancy.context import WorkflowContext
-from romancy.engine.session import current_session
+from romancy.engine.session import current_session, inside_activity
 from romancy.errors import ChannelMessageTimeoutError, EventTimeoutError
 from romancy.serialization import dumps, from_json, parse_time
-from romancy.storage import Transaction
+from romancy.storage import Storage, Transaction
 from romancy.storage.notify import OUTBOX_PENDING, outbox_payload
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
@@ -121,16 +121,19 @@ async def wait_event(
     event = wire.event_of_message(message.data, message.metadata) or wire.CloudEventView(
         id=message.id, type=event_type, source="unknown", data=message.data
     )
-    await h.call_hook(
-        ctx.hooks,
-        "on_event_wait_complete",
-        h.EventWaitCompleteInfo(
-            ctx.instance_id,
-            ctx.workflow_name,
-            event_type,
-            timedelta(seconds=time.monotonic() - started),
-        ),
-    )
+    if not ctx.is_replaying:
+        # The run that first reads the event (nothing recorded lies beyond it); later
+        # replays read it again and must not report it again.
+        await h.call_hook(
+            ctx.hooks,
+            "on_event_wait_complete",
+            h.EventWaitCompleteInfo(
+                ctx.instance_id,
+                ctx.workflow_name,
+                event_type,
+                timedelta(seconds=time.monotonic() - started),
+            ),
+        )
     data = from_json(event.data, type, what=f"event {event_type!r}") if type else event.data
     return ReceivedEvent(
         id=event.id,
@@ -187,11 +190,15 @@ async def send_event(
     event_id = event_id or str(uuid.uuid4())
     payload = data if isinstance(data, bytes) else dumps(data, what=f"event {event_type!r}")
     storage = ctx.storage
-    session = current_session.get()
-    if session is not None:
-        tx = Transaction(await session.connection())
-        await storage.outbox.add(event_id, event_type, source, payload, content_type, tx=tx)
-        await storage.notify(OUTBOX_PENDING, outbox_payload(event_id, event_type), tx=tx)
+    if inside_activity():
+        # Part of the activity, not a step of its own (replay never runs activities again).
+        session = current_session.get()
+        if session is None:  # non-transactional: queued at once in a transaction of its own
+            async with storage.transaction() as tx:
+                await _queue(storage, event_id, event_type, source, payload, content_type, tx)
+        else:
+            tx = Transaction(await session.connection())
+            await _queue(storage, event_id, event_type, source, payload, content_type, tx)
         return event_id
     step = ctx.generate_activity_id(f"send_event_{event_type}")
     ctx.claim_activity_id(step)
@@ -200,7 +207,7 @@ async def send_event(
         return str(wire_history.read_step(recorded).result)
     ctx.log.ensure_new_step_allowed(step, ctx.workflow_name)
     async with storage.transaction() as tx:
-        await storage.outbox.add(event_id, event_type, source, payload, content_type, tx=tx)
+        await _queue(storage, event_id, event_type, source, payload, content_type, tx)
         await storage.append_history(
             ctx.instance_id,
             step,
@@ -208,8 +215,20 @@ async def send_event(
             wire_history.activity_completed("send_event", event_id),
             tx=tx,
         )
-        await storage.notify(OUTBOX_PENDING, outbox_payload(event_id, event_type), tx=tx)
     return event_id
+
+
+async def _queue(
+    storage: Storage,
+    event_id: str,
+    event_type: str,
+    source: str,
+    payload: str | bytes,
+    content_type: str,
+    tx: Transaction,
+) -> None:
+    await storage.outbox.add(event_id, event_type, source, payload, content_type, tx=tx)
+    await storage.notify(OUTBOX_PENDING, outbox_payload(event_id, event_type), tx=tx)
 
 
 #: Go names both; they do the same here (the outbox write is always transactional).

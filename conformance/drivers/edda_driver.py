@@ -224,6 +224,32 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         return await _result(app, instance_id, wait)
     finally:
         await app.shutdown()
+        await _release_leftover_locks(args.db, app.worker_id)
+
+
+async def _release_leftover_locks(db: str, worker_id: str) -> None:
+    """Hand back the instances this worker still holds.
+
+    Edda's resumer runs the workflows it picks up in tasks its shutdown does not stop;
+    the process exits with their locks held, and no Edda worker takes them again before
+    the lease (300 s) and the next stale-lock sweep (every 60 s) have passed
+    (contract-notes §2.7). What a clean shutdown would do, done after Edda's.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(db)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE workflow_instances SET locked_by = NULL, locked_at = NULL, "
+                    "lock_expires_at = NULL WHERE locked_by = :worker"
+                ),
+                {"worker": worker_id},
+            )
+    finally:
+        await engine.dispose()
 
 
 async def _start_workflow(workflow: Any, kwargs: dict[str, Any]) -> str:

@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from romancy import hooks as h
+from romancy.engine.cancellation import sleep_or_wake
 from romancy.engine.delivery import deliver_next, time_out
 from romancy.storage import TimerRecord, WaitingSubscriber
+from romancy.wire import messages as wire
 
 if TYPE_CHECKING:
     from romancy.engine.engine import Engine
@@ -87,7 +89,7 @@ class BackgroundLoops:
             delay = min(
                 config.workflow_resumption_interval * 2 ** min(idle - 1, 5), MAX_IDLE_BACKOFF
             )
-            await _sleep_or_wake(delay * random.uniform(1.0, 1.3), engine.resume_wakeup)
+            await sleep_or_wake(delay * random.uniform(1.0, 1.3), engine.resume_wakeup)
 
     async def _leader_election(self) -> None:
         engine, config = self.engine, self.config
@@ -149,7 +151,7 @@ class BackgroundLoops:
                 due = []
             if len(due) >= config.max_timers_per_batch:
                 continue  # more are due
-            await _sleep_or_wake(
+            await sleep_or_wake(
                 engine.timers.next_check(checked_at, config.timer_check_interval),
                 engine.timers.wakeup,
             )
@@ -186,15 +188,19 @@ class BackgroundLoops:
                             waiting.instance_id, waiting.workflow_name, waiting.channel
                         ),
                     )
+                # Edda's waiting instances too: Edda never looks again for a message
+                # whose wake-up it missed (contract-notes §5.4); we deliver in its layout.
                 missed = await storage.channels.missed_deliveries(
-                    framework, limit=config.max_messages_per_batch
+                    (framework, wire.EDDA),
+                    limit=config.max_messages_per_batch,
+                    no_binary_for=wire.NO_BINARY_READERS,
                 )
                 await asyncio.gather(*(handle(w, deliver_next) for w in missed))
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 log.warning("message check: %s", error)
-            await _sleep_or_wake(
+            await sleep_or_wake(
                 engine.message_deadlines.next_check(checked_at, config.message_check),
                 engine.message_deadlines.wakeup,
             )
@@ -235,9 +241,3 @@ async def _every(interval: float, action: Callable[[], Awaitable[object]]) -> No
             raise
         except Exception as error:
             log.warning("%s: %s", getattr(action, "__name__", "background task"), error)
-
-
-async def _sleep_or_wake(seconds: float, wake: asyncio.Event) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(wake.wait(), seconds)
-    wake.clear()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from romancy.activity import call_maybe_async, decode_arguments, get_activity
 from romancy.context import WorkflowContext
 from romancy.engine.replay import ReplayLog
-from romancy.engine.session import ActivitySession, current_session
+from romancy.engine.session import ActivitySession, activity_scope
 from romancy.errors import RomancyError
 from romancy.serialization import loads
 from romancy.storage import CompensationRecord
@@ -50,25 +50,27 @@ async def run_compensations(app: App, instance_id: str, workflow_name: str) -> i
 async def _run_one(ctx: WorkflowContext, compensation: CompensationRecord, key: str) -> None:
     storage = ctx.storage
     session = ActivitySession(storage)
-    token = current_session.set(session)
     error: Exception | None = None
-    try:
-        activity = get_activity(compensation.activity_name)
-        if activity is None or activity.compensation_fn is None:
-            raise RomancyError(
-                f"no compensation is defined in this process for activity "
-                f"{compensation.activity_name!r}"
+    with activity_scope(session):
+        try:
+            activity = get_activity(compensation.activity_name)
+            if activity is None or activity.compensation_fn is None:
+                raise RomancyError(
+                    f"no compensation is defined in this process for activity "
+                    f"{compensation.activity_name!r}"
+                )
+            args, kwargs = decode_arguments(activity.compensation_fn, loads(compensation.args))
+            await call_maybe_async(activity.compensation_fn, ctx, *args, **kwargs)
+        except Exception as exc:
+            error = exc
+            await session.rollback()
+            log.warning(
+                "compensation %s of instance %s failed: %s",
+                key,
+                ctx.instance_id,
+                exc,
+                exc_info=True,
             )
-        args, kwargs = decode_arguments(activity.compensation_fn, loads(compensation.args))
-        await call_maybe_async(activity.compensation_fn, ctx, *args, **kwargs)
-    except Exception as exc:
-        error = exc
-        await session.rollback()
-        log.warning(
-            "compensation %s of instance %s failed: %s", key, ctx.instance_id, exc, exc_info=True
-        )
-    finally:
-        current_session.reset(token)
     record = wire.compensation_outcome(
         compensation.id, compensation.activity_id, compensation.activity_name, error
     )

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from romancy.engine.cancellation import finish_first
 from romancy.storage import Storage, Transaction, WaitingSubscriber
 from romancy.storage.notify import RESUMABLE, resumable_payload
 from romancy.wire import history as wire_history
@@ -52,7 +53,9 @@ async def deliver_next(storage: Storage, worker_id: str, waiting: WaitingSubscri
     """
     owner = delivery_owner(worker_id)
     try:
-        return await _deliver_locked(storage, owner, waiting)
+        # Not stopped half-way by a shutdown: a foreign instance's lock would stay held
+        # (and its receive stall) until the lease ran out.
+        return await finish_first(_deliver_locked(storage, owner, waiting))
     except (OperationalError, InterfaceError) as error:  # e.g. a deadlock victim
         log.info("delivery into %s deferred: %s", waiting.instance_id, error)
         return False
@@ -162,7 +165,11 @@ async def wake_waiters(
     done: list[str] = []
     competing_served = False
     for waiting in await storage.channels.waiting(channel, instance_id=only_instance):
-        if waiting.mode == "competing" and competing_served:
+        if waiting.mode == "competing" and (
+            competing_served or not await storage.channels.next_message(channel, "competing", 0)
+        ):
+            # Taken already (by a consumer that was running, or by the one just served):
+            # one read instead of a whole lock-first attempt per remaining waiter.
             continue
         if await deliver_next(storage, worker_id, waiting):
             done.append(waiting.instance_id)
@@ -174,7 +181,10 @@ async def wake_waiters(
 
 async def time_out(storage: Storage, worker_id: str, waiting: WaitingSubscriber) -> bool:
     """Record that ``waiting``'s receive timed out, and set it running (leader)."""
-    owner = delivery_owner(worker_id)
+    return await finish_first(_time_out(storage, delivery_owner(worker_id), waiting))
+
+
+async def _time_out(storage: Storage, owner: str, waiting: WaitingSubscriber) -> bool:
     if not await storage.try_lock_instance(waiting.instance_id, owner, DELIVERY_LEASE):
         return False
     try:

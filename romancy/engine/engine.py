@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from romancy import hooks as h
+from romancy.engine.cancellation import finish_first
 from romancy.engine.deadlines import LocalDeadlines
 from romancy.engine.delivery import wake_waiters
 from romancy.engine.run import ACTIVE_STATUSES, TERMINAL_STATUSES, Outcome, WorkflowRun
@@ -52,6 +54,8 @@ class Engine:
         self._runs: dict[str, _Running] = {}
         self._waiters: dict[str, asyncio.Future[Outcome | None]] = {}
         self._retries: dict[str, asyncio.Task[None]] = {}
+        #: Delivered into while their run here was still ending: resumed once it has ended.
+        self._rerun: set[str] = set()
         self._preparing: set[str] = set()
         self._resume_slots = asyncio.Semaphore(self.config.max_concurrent_resumptions)
         #: Set when there may be work for the resumption loop.
@@ -115,6 +119,11 @@ class Engine:
             return False
         if limited:
             await self._resume_slots.acquire()
+        # Locking, loading and spawning end together even if a shutdown interrupts: a lock
+        # taken with no run to hand it back would bar everyone until its lease ran out.
+        return await finish_first(self._start_resumed(instance_id, limited))
+
+    async def _start_resumed(self, instance_id: str, limited: bool) -> bool:
         try:
             run = await self._prepare(instance_id)
         except BaseException:
@@ -164,7 +173,13 @@ class Engine:
         )
 
     def _spawn(self, run: WorkflowRun, *, release_slot: bool = False) -> None:
-        task = asyncio.create_task(run.run(), name=f"romancy:{run.workflow.name}:{run.instance_id}")
+        # A fresh context: a workflow started or resumed from inside an activity must not
+        # inherit that activity's session.
+        task = asyncio.create_task(
+            run.run(),
+            name=f"romancy:{run.workflow.name}:{run.instance_id}",
+            context=contextvars.Context(),
+        )
         self._runs[run.instance_id] = _Running(run, task)
 
         def done(finished: asyncio.Task[None]) -> None:
@@ -177,6 +192,9 @@ class Engine:
                 waiter = self._waiters.pop(run.instance_id, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
+                if run.instance_id in self._rerun:
+                    self._rerun.discard(run.instance_id)
+                    self.retry_later(run.instance_id, delay=0)
             if release_slot:
                 self._resume_slots.release()
             if not finished.cancelled() and finished.exception() is not None:
@@ -306,8 +324,8 @@ class Engine:
 
     def retry_later(self, instance_id: str, delay: float = 1.0) -> None:
         """Resume a run that hit a database outage, with backoff, until it gets through."""
-        if instance_id in self._retries:
-            return
+        if instance_id in self._retries or not self.app.is_running:
+            return  # a shutdown hands everything back instead
 
         async def retry() -> None:
             wait = delay
@@ -320,11 +338,11 @@ class Engine:
                     except Exception as error:
                         if not self.is_transient(error):
                             raise
-                        wait = min(wait * 2, 30.0)
+                        wait = min(max(wait * 2, 1.0), 30.0)
             finally:
                 self._retries.pop(instance_id, None)
 
-        self._retries[instance_id] = asyncio.create_task(retry())
+        self._retries[instance_id] = asyncio.create_task(retry(), context=contextvars.Context())
 
     def is_transient(self, error: BaseException) -> bool:
         """An error of the database connection, not of the workflow: retry later.
@@ -366,6 +384,12 @@ class Engine:
     async def delivered(self, waiting: WaitingSubscriber) -> None:
         """A message was delivered into ``waiting``: run it here at once if it is ours."""
         if waiting.framework == self.config.framework and waiting.workflow_name in self.workflows:
+            if waiting.instance_id in self._runs:
+                # Its run here is still ending (it suspended a moment ago, or this is the
+                # delivery it makes for itself on suspending): go again once it has ended,
+                # instead of waiting for the next resumption poll.
+                self._rerun.add(waiting.instance_id)
+                return
             await self.resume(waiting.instance_id)
         else:
             self.resume_wakeup.set()
@@ -378,6 +402,10 @@ class Engine:
 
     async def fire_timer(self, timer: TimerRecord) -> bool:
         """Record an expired timer and resume its workflow here (leader only)."""
+        # Finished even if a shutdown interrupts: it holds the instance's lock.
+        return await finish_first(self._fire_timer(timer))
+
+    async def _fire_timer(self, timer: TimerRecord) -> bool:
         storage = self.storage
         if (
             timer.workflow_name not in self.workflows
@@ -402,7 +430,7 @@ class Engine:
                     timer.instance_id,
                     timer.timer_id,
                     wire.TIMER_EXPIRED,
-                    wire.timer_expired(timer.timer_id, timer.expires_at.isoformat()),
+                    wire.timer_expired(timer.timer_id, timer.expires_at),
                     ignore_duplicate=True,
                     tx=tx,
                 )

@@ -26,6 +26,7 @@ class ReplayLog:
                 self.other.append(record)
         self.total = len(records)
         self.cache_hits = 0
+        self.new_activities = 0  # activities this run executes (not read from history)
 
     @property
     def replaying(self) -> bool:

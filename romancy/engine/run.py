@@ -166,7 +166,7 @@ class WorkflowRun:
                     self.instance_id,
                     wf.name,
                     log_.cache_hits,
-                    0,
+                    log_.new_activities,
                     timedelta(seconds=time.monotonic() - replay_started),
                 ),
             )
@@ -315,6 +315,8 @@ class WorkflowRun:
             await storage.archive_history(self.instance_id, tx=tx)
             await storage.delete_compensations(self.instance_id, tx=tx)
             await storage.delete_timers(self.instance_id, tx=tx)
+            # As Go does: the next run subscribes and joins again if it needs to.
+            await storage.channels.remove_instance(self.instance_id, tx=tx)
             done = await storage.update_instance(
                 self.instance_id,
                 input_data=dumps(signal.input_json),

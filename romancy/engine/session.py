@@ -8,8 +8,9 @@ history row that records the step.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -18,9 +19,31 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from romancy.storage import Storage, Transaction
 
+log = logging.getLogger("romancy")
+
 current_session: ContextVar[ActivitySession | None] = ContextVar(
     "romancy_activity_session", default=None
 )
+_inside_activity: ContextVar[bool] = ContextVar("romancy_inside_activity", default=False)
+
+
+@contextmanager
+def activity_scope(session: ActivitySession | None) -> Iterator[None]:
+    """Run the code inside as an activity's (or a compensation's), with ``session`` as
+    ``ctx.session`` (``None``: a non-transactional activity)."""
+    session_token = current_session.set(session)
+    inside_token = _inside_activity.set(True)
+    try:
+        yield
+    finally:
+        _inside_activity.reset(inside_token)
+        current_session.reset(session_token)
+
+
+def inside_activity() -> bool:
+    """Whether the running code is an activity's: its durable calls are not steps of the
+    workflow (replay does not run activities again, so it would never meet them)."""
+    return _inside_activity.get()
 
 
 class ActivitySession:
@@ -30,6 +53,7 @@ class ActivitySession:
         self._storage = storage
         self._scope: AbstractAsyncContextManager[Transaction] | None = None
         self._tx: Transaction | None = None
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     async def connection(self) -> AsyncConnection:
         """The transaction's connection (opening the transaction if needed)."""
@@ -63,21 +87,33 @@ class ActivitySession:
         """Whether the activity opened the transaction."""
         return self._tx is not None
 
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` once the step has committed (never if it rolls back): wake-ups
+        for what the activity wrote must not run before others can see it."""
+        self._after_commit.append(callback)
+
     @asynccontextmanager
     async def commit_scope(self) -> AsyncIterator[Transaction]:
         """The transaction to record the step in; commits when the block succeeds."""
         await self.connection()
         assert self._tx is not None and self._scope is not None
         scope, self._scope, tx, self._tx = self._scope, None, self._tx, None
+        callbacks, self._after_commit = self._after_commit, []
         try:
             yield tx
         except BaseException as exc:
             await scope.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         await scope.__aexit__(None, None, None)
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception as error:  # committed already; polling covers a lost wake-up
+                log.warning("after-commit action failed: %s", error)
 
     async def rollback(self) -> None:
         """Abandon whatever the activity did (no-op if it opened nothing)."""
+        self._after_commit = []
         if self._scope is not None:
             scope, self._scope, self._tx = self._scope, None, None
             # Exiting with an exception rolls the transaction back (and is not re-raised).

@@ -20,6 +20,7 @@ import random
 import httpx
 
 from romancy.config import AppConfig
+from romancy.engine.cancellation import sleep_or_wake
 from romancy.serialization import format_time
 from romancy.storage import OutboxRecord, Storage
 
@@ -77,9 +78,7 @@ class OutboxRelayer:
                 continue
             idle += 1
             pause = min(self._config.outbox_interval * 2 ** min(idle - 1, 5), MAX_IDLE)
-            self.wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), pause * random.uniform(1.0, 1.3))
+            await sleep_or_wake(pause * random.uniform(1.0, 1.3), self.wakeup)
 
     async def _deliver(self, event: OutboxRecord) -> None:
         outbox = self._storage.outbox

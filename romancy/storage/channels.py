@@ -8,6 +8,7 @@ are claimed by their text ``message_id`` and then deleted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
@@ -302,11 +303,18 @@ class ChannelStore:
         async with self._storage._use(None, read_only=True) as conn:
             return [WaitingSubscriber(*row) for row in await conn.execute(query)]
 
-    async def missed_deliveries(self, framework: str, *, limit: int) -> list[WaitingSubscriber]:
-        """Waiting subscriptions of ``framework`` for which a message is already pending.
+    async def missed_deliveries(
+        self,
+        frameworks: Sequence[str],
+        *,
+        limit: int,
+        no_binary_for: Sequence[str] = (),
+    ) -> list[WaitingSubscriber]:
+        """Waiting subscriptions of ``frameworks`` for which a message is already pending.
 
         The publisher's wake-up can be missed (the subscriber held its lock at that
-        moment, or the publisher died); these are the waits to deliver into now.
+        moment, or the publisher died); these are the waits to deliver into now. Binary
+        messages do not count for the frameworks in ``no_binary_for``.
         """
         d = self._dialect
         cursor = d.greatest(
@@ -324,15 +332,17 @@ class ChannelStore:
                 0,
             ),
         )
-        newer = exists().where(_msgs.c.channel == _subs.c.channel, _msgs.c.id > cursor)
+        readable = or_(_instances.c.framework.not_in(no_binary_for), _msgs.c.data_type != "binary")
+        newer = exists().where(_msgs.c.channel == _subs.c.channel, _msgs.c.id > cursor, readable)
         unclaimed = exists().where(
             _msgs.c.channel == _subs.c.channel,
             not_(exists().where(_claims.c.message_id == _msgs.c.message_id)),
+            readable,
         )
         query = (
             _waiting_query()
             .where(
-                _instances.c.framework == framework,
+                _instances.c.framework.in_(frameworks),
                 _instances.c.status == "waiting_for_message",
                 or_(
                     and_(_subs.c.mode == "broadcast", newer),

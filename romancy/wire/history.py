@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from romancy.serialization import format_time
 from romancy.storage.records import HistoryRecord
 
 ACTIVITY_COMPLETED = "ActivityCompleted"
@@ -103,9 +105,9 @@ def activity_failed(
     )
 
 
-def timer_expired(timer_id: str, expires_at: str) -> str:
+def timer_expired(timer_id: str, expires_at: datetime) -> str:
     # "result": null lets an Edda-shaped reader treat it like its own TimerExpired.
-    return dump({"timer_id": timer_id, "expires_at": expires_at, "result": None})
+    return dump({"timer_id": timer_id, "expires_at": format_time(expires_at), "result": None})
 
 
 def compensation_outcome(

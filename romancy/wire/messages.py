@@ -26,7 +26,7 @@ from typing import Any
 
 from romancy.serialization import format_time, parse_time
 from romancy.storage.records import HistoryRecord, MessageRecord
-from romancy.wire.history import ACTIVITY_COMPLETED, dump, event_payload
+from romancy.wire.history import dump, event_payload
 
 #: ``workflow_instances.framework`` of the peers.
 EDDA = "python"
@@ -106,8 +106,6 @@ def delivery_record(message: StoredMessage, reader: str) -> str | bytes:
         if message.metadata:
             record["metadata"] = message.metadata
         return dump(record)
-    if isinstance(message.data, bytes) and reader == EDDA:
-        return message.data  # Edda's own binary layout: the raw bytes (see deliverable())
     stamp = message.published_at.astimezone(UTC)
     return dump(
         {
@@ -121,13 +119,14 @@ def delivery_record(message: StoredMessage, reader: str) -> str | bytes:
     )
 
 
-def deliverable(message: StoredMessage, reader: str) -> bool:
-    """Whether a message may be delivered into an instance of ``reader``.
+#: Runtimes whose replay crashes on binary history rows (contract-notes §3.3, §11.8).
+NO_BINARY_READERS = (EDDA,)
 
-    Edda's replay crashes on binary history rows, so binary messages are never delivered
-    to Edda instances (contract-notes §3.3, §11.8).
-    """
-    return not (reader == EDDA and isinstance(message.data, bytes))
+
+def deliverable(message: StoredMessage, reader: str) -> bool:
+    """Whether a message may be delivered into an instance of ``reader``: binary
+    messages never go to the runtimes of :data:`NO_BINARY_READERS`."""
+    return not (reader in NO_BINARY_READERS and isinstance(message.data, bytes))
 
 
 def timeout_record(channel: str, timeout_at: datetime | None) -> str:
@@ -154,7 +153,11 @@ def message_columns(
 
 
 def cloudevent_message(event: CloudEventView) -> tuple[Any, dict[str, Any]]:
-    """A CloudEvent as channel message ``(data, metadata)`` in Edda's layout."""
+    """A CloudEvent as channel message ``(data, metadata)`` in Edda's layout (§6.2).
+
+    Like Edda, ``dataschema`` travels among the extensions and ``published_at`` records
+    the ingestion time; ``ce_specversion`` is ours (readers ignore keys they do not know).
+    """
     metadata: dict[str, Any] = {
         "ce_type": event.type,
         "ce_source": event.source,
@@ -164,8 +167,10 @@ def cloudevent_message(event: CloudEventView) -> tuple[Any, dict[str, Any]]:
         "ce_datacontenttype": event.datacontenttype,
         "ce_subject": event.subject,
     }
-    if event.extensions:
-        metadata["ce_extensions"] = event.extensions
+    extensions = _extensions(event)
+    if extensions:
+        metadata["ce_extensions"] = extensions
+    metadata["published_at"] = format_time(datetime.now(UTC))
     return event.data, metadata
 
 
@@ -181,9 +186,18 @@ def go_envelope(event: CloudEventView) -> dict[str, Any]:
         envelope["time"] = event.time
     if event.data is not None:
         envelope["data"] = _jsonable(event.data)
-    if event.extensions:
-        envelope["extensions"] = event.extensions
+    extensions = _extensions(event)
+    if extensions:
+        envelope["extensions"] = extensions
     return envelope
+
+
+def _extensions(event: CloudEventView) -> dict[str, Any]:
+    """The extension attributes, with ``dataschema`` among them: neither peer's layout
+    has a place of its own for it."""
+    if event.dataschema is None:
+        return event.extensions
+    return {**event.extensions, "dataschema": event.dataschema}
 
 
 # ----------------------------------------------------------------------- reading
@@ -205,19 +219,11 @@ def read_delivered(record: HistoryRecord) -> MessageView:
     return MessageView(
         id=str(raw_id) if raw_id is not None else "",
         channel=str(data.get("channel") or data.get("channel_name") or ""),
-        data=data.get("data", data.get("payload")),
+        data=_from_jsonable(data.get("data", data.get("payload"))),
         metadata=data.get("metadata") or {},
         published_at=published,
         sequence=sequence,
     )
-
-
-def is_received_record(record: HistoryRecord) -> bool:
-    """A recorded receive: ``ChannelMessageReceived``, or Go's ``ActivityCompleted`` form."""
-    if record.event_type != ACTIVITY_COMPLETED:
-        return True
-    data = event_payload(record)
-    return isinstance(data, dict) and "channel_name" in data and "data" in data
 
 
 def read_stored(row: MessageRecord) -> StoredMessage:
@@ -294,4 +300,16 @@ def _jsonable(value: Any) -> Any:
     """Bytes travel in JSON records as base64 text (``{"_binary": true, "data": …}``)."""
     if isinstance(value, bytes):
         return {"_binary": True, "data": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def _from_jsonable(value: Any) -> Any:
+    """The bytes :func:`_jsonable` wrapped; any other value as it is."""
+    if (
+        isinstance(value, dict)
+        and value.keys() == {"_binary", "data"}
+        and value["_binary"] is True
+        and isinstance(value["data"], str)
+    ):
+        return base64.b64decode(value["data"])
     return value

@@ -71,6 +71,7 @@ async def test_cloudevents_in_both_content_modes(app: App) -> None:
                     "source": "shop",
                     "type": "order.shipped",
                     "data": {"carrier": "ups"},
+                    "dataschema": "https://schemas.example/shipped.json",
                     "region": "eu",
                 }
             ),
@@ -85,8 +86,17 @@ async def test_cloudevents_in_both_content_modes(app: App) -> None:
     assert await app.wait_for_result(structured_waiter, timeout=20) == {
         "data": {"carrier": "ups"},
         "id": "s-1",
-        "ext": {"region": "eu"},
+        "ext": {"region": "eu", "dataschema": "https://schemas.example/shipped.json"},
     }
+    # Stored in Edda's layout, with what Edda writes too (contract-notes §6.2).
+    async with app.storage.transaction(read_only=True) as tx:
+        stored = await tx.connection.scalar(
+            select(channel_messages.c.metadata).where(channel_messages.c.channel == "order.shipped")
+        )
+    metadata = json.loads(stored)
+    assert metadata["ce_extensions"]["dataschema"] == "https://schemas.example/shipped.json"
+    assert romancy.validation.validate("channel-message-metadata", metadata) == []
+    assert metadata["published_at"].endswith("Z")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from romancy.storage.tables import (
     channel_delivery_cursors,
     channel_messages,
     channel_subscriptions,
+    outbox_events,
     workflow_group_memberships,
 )
 
@@ -233,3 +234,95 @@ async def test_concurrent_competing_consumers_under_load(app: App) -> None:
     await asyncio.gather(*(romancy.publish(app, "load", {"n": n}) for n in range(40)))
     results = [await app.wait_for_result(c, timeout=60) for c in consumers]
     assert sorted(item["n"] for result in results for item in result) == list(range(40))
+
+
+@romancy.workflow
+async def ch_bytes(ctx: WorkflowContext, channel: str) -> list[str]:
+    await romancy.subscribe(ctx, channel)
+    message = await romancy.receive(ctx, channel)
+    await romancy.sleep(ctx, 0.2)  # the result below is computed again on replay
+    assert isinstance(message.data, bytes), message.data
+    return [message.data.hex()]
+
+
+async def test_binary_messages_stay_bytes_when_delivered_and_on_replay(app: App) -> None:
+    # Waiting first: the publisher delivers into the waiting instance (lock-first), and
+    # the workflow reads the message back from history, as it does on every replay.
+    waiting = await app.start_workflow(ch_bytes, "blobs")
+    await wait_for_status(app, waiting, "waiting_for_message")
+    await romancy.publish(app, "blobs", b"\x00\xffraw")
+    assert await app.wait_for_result(waiting, timeout=20) == ["00ff726177"]
+
+
+@romancy.activity
+async def ch_publish_in_step(ctx: WorkflowContext, channel: str, fail: bool) -> str:
+    message_id = await romancy.publish(ctx, channel, {"from": "activity"})
+    await romancy.send_event(ctx, "audit.published", "tests", {"channel": channel})
+    if fail:
+        raise romancy.TerminalError("rolled back with the step")
+    return message_id
+
+
+@romancy.activity(transactional=False)
+async def ch_publish_untransacted(ctx: WorkflowContext, channel: str) -> str:
+    await romancy.send_event(ctx, "audit.published", "tests", {"channel": channel})
+    return await romancy.publish(ctx, channel, {"from": "plain activity"})
+
+
+@romancy.workflow
+async def ch_activity_publisher(ctx: WorkflowContext, spec: dict[str, object]) -> list[str]:
+    channel, fail = str(spec["channel"]), bool(spec["fail"])
+    ids = [await ch_publish_untransacted(ctx, channel)]
+    try:
+        ids.append(await ch_publish_in_step(ctx, channel, fail))
+    except romancy.TerminalError:
+        ids.append("rolled back")
+    await romancy.sleep(ctx, 0.2)  # resumed by replay: the publishes must not be steps
+    return ids
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["commits", "rolls-back"])
+async def test_publishing_from_an_activity_belongs_to_the_activity(app: App, fail: bool) -> None:
+    count = 1 if fail else 2
+    listener = await _start_waiting(app, {"channel": "act", "mode": "broadcast", "count": count})
+    publisher = await app.start_workflow(ch_activity_publisher, {"channel": "act", "fail": fail})
+    ids = await app.wait_for_result(publisher, timeout=20)
+    got = await app.wait_for_result(listener, timeout=20)
+    expected = [{"from": "plain activity"}] + ([] if fail else [{"from": "activity"}])
+    assert got == expected
+    assert (ids[1] == "rolled back") is fail
+    assert await _count(app.storage, channel_messages, channel="act") == count
+    # The events queued in the rolled-back step went with it.
+    assert await _count(app.storage, outbox_events) == count
+    # Only the activities and the timer are steps of the workflow.
+    steps = [r.activity_id for r in await history(app, publisher)]
+    assert steps == ["ch_publish_untransacted:1", "ch_publish_in_step:1", "sleep:1"]
+
+
+async def test_a_message_that_arrives_as_the_wait_is_recorded_is_taken_at_once(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The window between receive's look for a pending message and its wait going on
+    # record: the publisher finds no waiter, the run delivers the message to itself on
+    # suspending, and must then go on without waiting for a resumption poll (30 s here).
+    app = App(
+        database=storage.url.original,
+        workflow_resumption_interval=30,
+        message_check_interval=30,
+        leader_heartbeat_interval=0.5,
+    )
+    look = romancy.channels._take_pending
+    raced: list[str] = []
+
+    async def look_then_publish(*args: object) -> object:
+        found = await look(*args)  # type: ignore[arg-type]
+        if found is None and not raced:
+            raced.append(await romancy.publish(app, "window", {"n": 1}))
+        return found
+
+    monkeypatch.setattr(romancy.channels, "_take_pending", look_then_publish)
+    async with app:
+        spec = {"channel": "window", "mode": "broadcast", "count": 1}
+        instance_id = await app.start_workflow(ch_listener, spec)
+        assert await app.wait_for_result(instance_id, timeout=10) == [{"n": 1}]
+    assert raced

@@ -96,6 +96,33 @@ async def test_hooks_of_a_replayed_workflow(app: App) -> None:
         if n == "on_activity_start" and i.instance_id == instance_id
     ]
     assert starts == [False, True]
+    (replayed,) = [i for n, i in RECORDER.events if n == "on_replay_complete" and i in mine]
+    assert (replayed.cache_hits, replayed.new_activities) == (2, 0)  # the step, the timer
+
+
+@romancy.workflow
+async def hk_event_flow(ctx: WorkflowContext, event_type: str) -> str:
+    await romancy.wait_event(ctx, event_type)
+    await hk_step(ctx, event_type)  # the replay after the event runs this
+    await romancy.sleep(ctx, 3600)  # and the replay after the timer reads the event again
+    return "done"
+
+
+async def test_an_event_wait_is_reported_once_across_replays(app: App) -> None:
+    event_type = f"hk.approved.{id(app)}"
+    instance_id = await app.start_workflow(hk_event_flow, event_type)
+    await wait_for_status(app, instance_id, "waiting_for_message")
+    event = romancy.CloudEvent(id="e-1", type=event_type, source="tests", data={})
+    await romancy.ingest_cloudevent(app, event)
+    await wait_for_status(app, instance_id, "waiting_for_timer")
+    await make_timers_due(app, instance_id)
+    assert await app.wait_for_result(instance_id, timeout=20) == "done"
+    counts = RECORDER.count(instance_id)
+    assert (counts["on_event_wait_start"], counts["on_event_wait_complete"]) == (1, 1)
+    replays = [
+        i for n, i in RECORDER.events if n == "on_replay_complete" and i.instance_id == instance_id
+    ]
+    assert [(i.cache_hits, i.new_activities) for i in replays] == [(3, 0)]
 
 
 async def test_hooks_of_failure_and_cancel(app: App) -> None:

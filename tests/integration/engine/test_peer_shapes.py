@@ -168,6 +168,7 @@ async def test_deliveries_into_peer_instances_use_their_layout(app: App) -> None
     edda = await _foreign_waiter(storage, "python", "shared", "broadcast")
     go = await _foreign_waiter(storage, "go", "shared", "broadcast")
     message_id = await romancy.publish(app, "shared", {"k": "v"}, metadata={"m": 1})
+    await eventually(lambda: _received_count(storage, edda), what="the delivery into Edda")
     edda_row, go_row = (await history(app, edda))[0], (await history(app, go))[0]
     edda_data, go_data = json.loads(edda_row.event_data or ""), json.loads(go_row.event_data or "")
     assert edda_row.event_type == go_row.event_type == "ChannelMessageReceived"
@@ -217,6 +218,8 @@ async def test_competing_delivery_claims_by_text_id_and_deletes(app: App) -> Non
     storage = app.storage
     waiter = await _foreign_waiter(storage, "python", "work", "competing")
     message_id = await romancy.publish(app, "work", {"job": 1})
+    # Delivered by the publisher, or by the leader's missed-delivery check racing it.
+    await eventually(lambda: _received_count(storage, waiter), what="the delivery")
     row = (await history(app, waiter))[0]
     assert json.loads(row.event_data or "")["id"] == message_id
     async with storage.transaction(read_only=True) as tx:
@@ -256,3 +259,16 @@ async def test_a_cancelled_instance_is_not_revived_by_a_delivery(app: App) -> No
     await storage.channels.insert_message("late", "m-late", "json", "{}", None, None)
     assert await wake_waiters(storage, "w", "late") == []
     assert (await storage.get_instance(waiter)).status == "cancelled"  # type: ignore[union-attr]
+
+
+async def test_a_missed_wake_up_of_an_edda_instance_is_made_good(app: App) -> None:
+    # Edda looks for pending messages only when its receive starts (contract-notes §5.4):
+    # a message stored while it already waited, with no wake-up, would wait forever.
+    storage = app.storage
+    waiter = await _foreign_waiter(storage, "python", "quiet", "competing")
+    await storage.channels.insert_message("quiet", "m-quiet", "json", '{"n": 1}', None, None)
+    app.engine.message_deadlines.wakeup.set()
+    await eventually(lambda: _received_count(storage, waiter), what="the leader's delivery")
+    (record,) = [r for r in await history(app, waiter) if r.event_type == "ChannelMessageReceived"]
+    assert json.loads(record.event_data or "")["id"] == "m-quiet"  # Edda's layout: text id
+    assert (await storage.get_instance(waiter)).status == "running"  # type: ignore[union-attr]

@@ -135,6 +135,12 @@ async def rp_count(ctx: WorkflowContext, n: int) -> int:
 @romancy.workflow
 async def rp_counter(ctx: WorkflowContext, state: dict[str, int]) -> dict[str, int]:
     n = await rp_count(ctx, state["n"])
+    if n == 1:  # only the first run subscribes and joins: recur must not carry them over
+        await romancy.subscribe(ctx, "rp-news")
+        await romancy.join_group(ctx, "rp-group")
+    if n == 4:
+        assert await romancy.get_group_members(ctx.app, "rp-group") == []
+        assert await ctx.storage.channels.subscription(ctx.instance_id, "rp-news") is None
     if n < 4:
         return await romancy.recur(ctx, {"n": n, "runs": state.get("runs", 0) + 1})
     return {"n": n, "runs": state["runs"] + 1}

@@ -38,12 +38,25 @@ async def test_missed_deliveries_judge_each_subscriber_by_its_own_cursor(
     async with storage.transaction() as tx:
         await storage.channels.advance_cursors(caught_up, "orders", sequence, tx=tx)
     # Several cursor rows exist now: each subscriber's own must decide.
-    missed = await storage.channels.missed_deliveries("romancy-py", limit=10)
+    missed = await storage.channels.missed_deliveries(["romancy-py"], limit=10)
     assert [m.instance_id for m in missed] == [behind]
     assert elsewhere not in {m.instance_id for m in missed}
 
     competing = await _waiting_subscriber(storage, "jobs", "competing")
     await _publish(storage, "jobs", "j-1")
-    missed = await storage.channels.missed_deliveries("romancy-py", limit=10)
+    missed = await storage.channels.missed_deliveries(["romancy-py"], limit=10)
     assert sorted(m.instance_id for m in missed) == sorted([behind, competing])
-    assert await storage.channels.missed_deliveries("python", limit=10) == []
+    assert await storage.channels.missed_deliveries(["python"], limit=10) == []
+
+
+async def test_missed_deliveries_leave_binary_messages_to_runtimes_that_read_them(
+    storage: Storage,
+) -> None:
+    waiting = await _waiting_subscriber(storage, "blobs", "broadcast")
+    await storage.channels.insert_message("blobs", "b-1", "binary", None, b"\x00", None)
+    found = await storage.channels.missed_deliveries(["romancy-py"], limit=10)
+    assert [m.instance_id for m in found] == [waiting]
+    skipped = await storage.channels.missed_deliveries(
+        ["romancy-py"], limit=10, no_binary_for=["romancy-py"]
+    )
+    assert skipped == []

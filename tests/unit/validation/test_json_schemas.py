@@ -216,7 +216,7 @@ def our_history_records() -> list[tuple[str, str, Any]]:
         (
             "history-timer-expired",
             "TimerExpired",
-            wh.timer_expired("sleep:1", PUBLISHED.isoformat()),
+            wh.timer_expired("sleep:1", PUBLISHED),
         ),
         (
             "history-compensation-executed",
