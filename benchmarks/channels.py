@@ -34,10 +34,7 @@ Cases:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -45,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +55,8 @@ import run as suite  # noqa: E402  (benchmarks/run.py: venvs, databases, machine
 REPO = suite.REPO
 DRIVERS = suite.DRIVERS
 RESULTS = suite.RESULTS
-RESULT_MARKER = suite.RESULT_MARKER
+DriverFailed = suite.DriverFailed
+Outcome = suite.Outcome
 
 LIBS = ("romancy", "edda")
 CASES = ("latency", "throughput", "drain")
@@ -147,42 +145,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="import romancy from this directory instead of the working tree (see run.py)",
     )
     args = parser.parse_args(argv)
-
-    def pick(raw: str, allowed: tuple[str, ...], what: str) -> list[str]:
-        chosen = [x.strip() for x in raw.split(",") if x.strip()]
-        bad = [x for x in chosen if x not in allowed]
-        if bad or not chosen:
-            parser.error(f"--{what}: choose from {','.join(allowed)} (got {raw!r})")
-        return [x for x in allowed if x in chosen]
-
-    args.variants = pick(args.variants, tuple(VARIANTS), "variants")
-    args.libs = pick(args.libs, LIBS, "libs")
-    args.cases = pick(args.cases, CASES, "cases")
-    sizes = Sizes().shrink(5) if args.quick else Sizes()
-    for name in (
-        "notify_messages",
-        "poll_messages",
-        "per_instance",
-        "throughput_messages",
-        "consumers",
-    ):
-        if getattr(args, name) is not None:
-            setattr(sizes, name, getattr(args, name))
-    args.sizes = sizes
+    args.variants = suite.pick(parser, args.variants, tuple(VARIANTS), "variants")
+    args.libs = suite.pick(parser, args.libs, LIBS, "libs")
+    args.cases = suite.pick(parser, args.cases, CASES, "cases")
+    args.sizes = suite.override(Sizes().shrink(5) if args.quick else Sizes(), args)
     # run.py's database helpers read these names.
     args.backends = sorted({VARIANTS[v][0] for v in args.variants})
     return args
 
 
 # --------------------------------------------------------------------------- drivers
-
-
-class DriverFailed(RuntimeError):
-    pass
-
-
-LOG_DIR: Path | None = None
-_log_counter = 0
 
 
 @dataclass
@@ -205,13 +177,7 @@ class Proc:
             raise DriverFailed(f"{self.lib} {self.role}: no result in time") from None
         out = self.out_path.read_text(errors="replace")
         err = self.err_path.read_text(errors="replace")
-        lines = [ln for ln in out.splitlines() if ln.startswith(RESULT_MARKER)]
-        if code != 0 or not lines:
-            raise DriverFailed(
-                f"{self.lib} {self.role} exited {code}: {suite._error_summary(err or out)} "
-                f"(log: {self.err_path.relative_to(REPO)})"
-            )
-        return dict(json.loads(lines[-1][len(RESULT_MARKER) :]))
+        return suite.driver_result(f"{self.lib} {self.role}", code, out, err, self.err_path)
 
     def stop(self) -> None:
         if self.popen.poll() is None:
@@ -220,16 +186,11 @@ class Proc:
 
 
 def spawn(lib: str, role: str, url: str, extra: list[str], pass_fds: tuple[int, ...] = ()) -> Proc:
-    global _log_counter
-    assert LOG_DIR is not None
     command = [str(suite.python_of(lib)), str(DRIVERS / f"channels_{lib}.py"), role]
     command += ["--db", url, *extra]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPATH", None)
-    if lib == "romancy" and suite.ROMANCY_SRC is not None:
-        env["PYTHONPATH"] = str(suite.ROMANCY_SRC)
-    _log_counter += 1
-    stem = LOG_DIR / f"{_log_counter:03d}-{lib}-{role}"
+    env = suite.driver_env(lib)
+    stem = suite.log_stem(lib, role)
+    assert stem is not None, "main() opens the log directory first"
     out_path, err_path = stem.with_suffix(".out"), stem.with_suffix(".log")
     err_path.write_text(f"$ {shlex.join(command)}\n\n")
     with open(out_path, "wb") as out, open(err_path, "ab") as err:
@@ -336,12 +297,6 @@ def drain_case(
 CASE_FUNCS = {"latency": latency_case, "throughput": throughput_case, "drain": drain_case}
 
 
-@dataclass
-class Outcome:
-    values: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-
 def measure(
     variant: str,
     case: str,
@@ -353,26 +308,13 @@ def measure(
     """One case of one library on one variant, on a fresh database; a failed attempt is
     tried once more (fresh database again), and both outcomes are kept."""
     backend = VARIANTS[variant][0]
-    failures: list[str] = []
-    for attempt in (1, 2):
-        began = time.perf_counter()
-        print(f"[{variant}] {case:<10} run {run} {lib:<8} ...", end=" ", flush=True)
-        db = None
-        try:
-            db = databases.fresh(backend, lib, f"ch_{variant.replace('-', '')}_{case[:3]}")
-            values = CASE_FUNCS[case](lib, db, variant, args)
-            print(f"ok ({time.perf_counter() - began:.1f} s){_brief(case, values)}", flush=True)
-            if failures:
-                values["note"] = f"attempt {attempt}; earlier failure: {failures[0]}"
-            return Outcome(values=values)
-        except Exception as error:  # reported in the table, the run goes on
-            failures.append(f"{type(error).__name__}: {error}")
-            print(f"FAILED ({time.perf_counter() - began:.1f} s)", flush=True)
-            print("    " + str(error).replace("\n", "\n    "), flush=True)
-        finally:
-            if db is not None:
-                databases.drop(db)
-    return Outcome(error=" / then: ".join(failures))
+
+    def attempt(current: suite.Attempt) -> dict[str, Any]:
+        current.db = databases.fresh(backend, lib, f"ch_{variant.replace('-', '')}_{case[:3]}")
+        return CASE_FUNCS[case](lib, current.db, variant, args)
+
+    label = f"[{variant}] {case:<10} run {run} {lib:<8}"
+    return suite.attempt_twice(label, databases, attempt, lambda values: _brief(case, values))
 
 
 def _brief(case: str, values: dict[str, Any]) -> str:
@@ -385,18 +327,21 @@ def _brief(case: str, values: dict[str, Any]) -> str:
 
 #: (case, label, key, higher is better, format)
 METRICS: list[tuple[str, str, str, bool, str]] = [
-    ("latency", "latency p50 ms", "p50_ms", False, "{:.1f}"),
-    ("latency", "latency p90 ms", "p90_ms", False, "{:.1f}"),
-    ("latency", "latency p99 ms", "p99_ms", False, "{:.1f}"),
-    ("latency", "latency max ms", "max_ms", False, "{:.1f}"),
+    *[
+        ("latency", f"latency {q} ms", f"{q}_ms", False, "{:.1f}")
+        for q in ("p50", "p90", "p99", "max")
+    ],
     ("latency", "messages over 100 ms %", "over_100ms_pct", False, "{:.0f}"),
     ("latency", "publish call p50 ms", "publisher.publish_p50_ms", False, "{:.2f}"),
-    ("throughput", "concurrent msgs/s", "msgs_per_s", True, "{:.0f}"),
-    ("throughput", "concurrent: publish msgs/s", "publish_msgs_per_s", True, "{:.0f}"),
-    ("throughput", "concurrent: receive timeouts", "receive_timeouts", False, "{:.0f}"),
-    ("drain", "drain msgs/s", "msgs_per_s", True, "{:.0f}"),
-    ("drain", "drain: publish msgs/s", "publish_msgs_per_s", True, "{:.0f}"),
-    ("drain", "drain: receive timeouts", "receive_timeouts", False, "{:.0f}"),
+    *[
+        metric
+        for case, name in (("throughput", "concurrent"), ("drain", "drain"))
+        for metric in (
+            (case, f"{name} msgs/s", "msgs_per_s", True, "{:.0f}"),
+            (case, f"{name}: publish msgs/s", "publish_msgs_per_s", True, "{:.0f}"),
+            (case, f"{name}: receive timeouts", "receive_timeouts", False, "{:.0f}"),
+        )
+    ],
 ]
 
 
@@ -453,18 +398,9 @@ def render_table(
             row.append("n/a" if ratio is None else f"{ratio:.2f}x")
         row.append("higher" if higher else "lower")
         rows.append(row)
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-
-    def line(cells: list[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "| " + " | ".join([first, *rest]) + " |"
-
     runs = max((len(v) for r in results.values() for v in r.values()), default=0)
     title = f"### {variant}: {VARIANTS[variant][2]}"
-    out = [title + (f" (median of {runs} runs)" if runs > 1 else ""), "", line(header)]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += [line(r) for r in rows]
+    title += f" (median of {runs} runs)" if runs > 1 else ""
     notes = []
     for case, per_lib in results.items():
         for lib, outcomes in per_lib.items():
@@ -473,9 +409,7 @@ def render_table(
                     notes.append(f"- {lib} {case} run {i}: n/a - {' '.join(outcome.error.split())}")
                 elif outcome.values.get("note"):
                     notes.append(f"- {lib} {case} run {i}: {outcome.values['note']}")
-    if notes:
-        out += ["", *notes]
-    return "\n".join(out)
+    return suite.markdown_table(title, header, rows, notes)
 
 
 def target_checks(
@@ -527,38 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     sizes: Sizes = args.sizes
-    started = dt.datetime.now(dt.UTC)
-    command = " ".join(shlex.quote(x) for x in [sys.executable, sys.argv[0], *argv])
-    if args.romancy_src is not None:
-        suite.ROMANCY_SRC = args.romancy_src.resolve()
-        if not (suite.ROMANCY_SRC / "romancy" / "__init__.py").is_file():
-            raise SystemExit(f"--romancy-src: no romancy/__init__.py under {suite.ROMANCY_SRC}")
-    pythons = {lib: suite.ensure_venv(lib) for lib in args.libs}
-    facts = {lib: suite.venv_facts(lib, py) for lib, py in pythons.items()}
-    machine: dict[str, Any] = {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "loadavg_start": os.getloadavg(),
-        "libraries": facts,
-        "romancy_revision": suite.romancy_revision(),
-        "servers": suite.server_versions(args),
-    }
-    print(f"# command : {command}")
-    print(f"# date    : {started.isoformat(timespec='seconds')}")
-    print(f"# machine : {machine['cpu_count']} CPUs, {machine['platform']}")
-    for lib, f in facts.items():
-        print(f"# {lib:<8}: {f['version']} on Python {f['python']} ({pythons[lib]})")
-    print(f"# revision: {machine['romancy_revision']}")
-    print(f"# servers : {machine['servers']}")
-    print(f"# load    : {' '.join(f'{x:.2f}' for x in machine['loadavg_start'])} (1/5/15 min)")
-    print(f"# sizes   : {sizes}, runs={args.runs}, romancy poll interval {args.poll_interval} s")
-    print(flush=True)
-
-    global LOG_DIR
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    LOG_DIR = RESULTS / "logs" / f"{stamp}-channels"
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    header = f"{sizes}, runs={args.runs}, romancy poll interval {args.poll_interval} s"
+    session = suite.begin(args, argv, header, tag="-channels", orchestrator=False)
     scratch = Path(tempfile.mkdtemp(prefix="romancy-chbench-"))
     databases = suite.Databases(args, scratch)
     all_results: dict[str, dict[str, dict[str, list[Outcome]]]] = {
@@ -576,45 +480,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    finished = dt.datetime.now(dt.UTC)
-    machine["loadavg_end"] = os.getloadavg()
-    print(
-        f"## Results ({(finished - started).total_seconds():.0f} s, "
-        f"load at end {' '.join(f'{x:.2f}' for x in machine['loadavg_end'])})\n"
-    )
     tables = [render_table(v, all_results[v], args.libs, args) for v in all_results]
-    print("\n\n".join(tables))
     checks = target_checks(all_results, args)
-    if checks:
-        print("\n## Targets\n")
-        print("\n".join(checks))
-
-    if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"{stamp}-channels.json"
-        document = {
-            "command": command,
-            "started": started.isoformat(),
-            "finished": finished.isoformat(),
-            "quick": args.quick,
-            "runs": args.runs,
-            "sizes": sizes.__dict__,
-            "romancy_poll_interval_s": args.poll_interval,
-            "edda_poll_interval_s": EDDA_POLL_S,
-            "edda_notify_fallback_s": args.edda_notify_fallback,
-            "latency_warmup_messages": args.warmup,
-            "machine": machine,
-            "results": {
-                v: {
-                    c: {lib: [o.__dict__ for o in outs] for lib, outs in per.items()}
-                    for c, per in r.items()
-                }
-                for v, r in all_results.items()
-            },
-            "targets": checks,
-        }
-        path.write_text(json.dumps(document, indent=2, default=list) + "\n")
-        print(f"\n# saved {path.relative_to(REPO)}")
+    settings = {
+        "runs": args.runs,
+        "sizes": sizes.__dict__,
+        "romancy_poll_interval_s": args.poll_interval,
+        "edda_poll_interval_s": EDDA_POLL_S,
+        "edda_notify_fallback_s": args.edda_notify_fallback,
+        "latency_warmup_messages": args.warmup,
+    }
+    suite.report(session, args, tables, checks, settings, all_results)
     failed = any(
         o.error for r in all_results.values() for per in r.values() for v in per.values() for o in v
     )

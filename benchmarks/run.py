@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,25 +112,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "edits made to the tree meanwhile do not leak into a series of runs",
     )
     args = parser.parse_args(argv)
-
-    def pick(raw: str, allowed: tuple[str, ...], what: str) -> list[str]:
-        chosen = [x.strip() for x in raw.split(",") if x.strip()]
-        bad = [x for x in chosen if x not in allowed]
-        if bad or not chosen:
-            parser.error(f"--{what}: choose from {','.join(allowed)} (got {raw!r})")
-        return [x for x in allowed if x in chosen]  # canonical order
-
-    args.backends = pick(args.backends, BACKENDS, "backends")
-    args.libs = pick(args.libs, LIBS, "libs")
-    args.cases = pick(args.cases, CASES, "cases")
-    sizes = Sizes().shrink(10) if args.quick else Sizes()
-    for name in ("workflows", "warmup", "steps_b", "window_b", "steps_c"):
-        if getattr(args, name) is not None:
-            setattr(sizes, name, getattr(args, name))
-    if args.concurrency:
+    args.backends = pick(parser, args.backends, BACKENDS, "backends")
+    args.libs = pick(parser, args.libs, LIBS, "libs")
+    args.cases = pick(parser, args.cases, CASES, "cases")
+    sizes = override(Sizes().shrink(10) if args.quick else Sizes(), args)
+    if args.concurrency:  # a list: the string that override() set is parsed here
         sizes.concurrency = tuple(int(x) for x in args.concurrency.split(","))
     args.sizes = sizes
     return args
+
+
+def pick(
+    parser: argparse.ArgumentParser, raw: str, allowed: tuple[str, ...], what: str
+) -> list[str]:
+    """The comma-separated choices of option ``--what``, in canonical order."""
+    chosen = [x.strip() for x in raw.split(",") if x.strip()]
+    bad = [x for x in chosen if x not in allowed]
+    if bad or not chosen:
+        parser.error(f"--{what}: choose from {','.join(allowed)} (got {raw!r})")
+    return [x for x in allowed if x in chosen]  # canonical order
+
+
+def override(sizes: Any, args: argparse.Namespace) -> Any:
+    """``sizes`` with every field that has an option of its own set from that option."""
+    for name in sizes.__dataclass_fields__:
+        if getattr(args, name, None) is not None:
+            setattr(sizes, name, getattr(args, name))
+    return sizes
 
 
 # ------------------------------------------------------------------------ virtualenvs
@@ -367,19 +376,46 @@ def _error_summary(text: str) -> str:
     return lines[-1][:300] if lines else "(no output)"
 
 
-def run_driver(lib: str, case: str, url: str, extra: list[str], timeout: float) -> dict[str, Any]:
-    """Run one driver process and return the JSON object it reported."""
-    global _log_counter
-    command = [str(python_of(lib)), str(DRIVERS / f"{lib}_bench.py"), case, "--db", url, *extra]
+def driver_env(lib: str) -> dict[str, str]:
+    """The environment of a driver process (romancy from --romancy-src, if given)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)
     if lib == "romancy" and ROMANCY_SRC is not None:
         env["PYTHONPATH"] = str(ROMANCY_SRC)
+    return env
+
+
+def log_stem(lib: str, role: str) -> Path | None:
+    """The next driver run's log path, without suffix (None: logs are not kept)."""
+    global _log_counter
     _log_counter += 1
-    log = LOG_DIR / f"{_log_counter:03d}-{lib}-{case}.log" if LOG_DIR else None
+    return LOG_DIR / f"{_log_counter:03d}-{lib}-{role}" if LOG_DIR else None
+
+
+def driver_result(
+    who: str, code: int | None, stdout: str, stderr: str, log: Path | None
+) -> dict[str, Any]:
+    """The JSON object a driver reported on its result line; DriverFailed without one."""
+    lines = [ln for ln in stdout.splitlines() if ln.startswith(RESULT_MARKER)]
+    if code != 0 or not lines:
+        where = f" (log: {log.relative_to(REPO) if log else 'not kept'})"
+        raise DriverFailed(f"{who} exited {code}: {_error_summary(stderr or stdout)}{where}")
+    return dict(json.loads(lines[-1][len(RESULT_MARKER) :]))
+
+
+def run_driver(lib: str, case: str, url: str, extra: list[str], timeout: float) -> dict[str, Any]:
+    """Run one driver process and return the JSON object it reported."""
+    command = [str(python_of(lib)), str(DRIVERS / f"{lib}_bench.py"), case, "--db", url, *extra]
+    stem = log_stem(lib, case)
+    log = Path(f"{stem}.log") if stem else None
     try:
         proc = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(DRIVERS)
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=driver_env(lib),
+            cwd=str(DRIVERS),
         )
     except subprocess.TimeoutExpired as error:
         raise DriverFailed(f"{lib} {case}: no result within {timeout:g} s") from error
@@ -388,14 +424,7 @@ def run_driver(lib: str, case: str, url: str, extra: list[str], timeout: float) 
             f"$ {shlex.join(command)}\n# exit {proc.returncode}\n\n## stdout\n{proc.stdout}"
             f"\n## stderr\n{proc.stderr}"
         )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARKER)]
-    if proc.returncode != 0 or not lines:
-        where = f" (log: {log.relative_to(REPO) if log else 'not kept'})"
-        raise DriverFailed(
-            f"{lib} {case} exited {proc.returncode}: "
-            f"{_error_summary(proc.stderr or proc.stdout)}{where}"
-        )
-    return json.loads(lines[-1][len(RESULT_MARKER) :])
+    return driver_result(f"{lib} {case}", proc.returncode, proc.stdout, proc.stderr, log)
 
 
 # ---------------------------------------------------------------------------- cases
@@ -407,6 +436,44 @@ class Outcome:
 
     values: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+
+
+@dataclass
+class Attempt:
+    """One try at a measurement: which one, what failed before, the database it uses."""
+
+    number: int
+    failures: list[str]
+    db: Database | None = None
+
+
+def attempt_twice(
+    label: str,
+    databases: Databases,
+    attempt: Callable[[Attempt], dict[str, Any]],
+    brief: Callable[[dict[str, Any]], str] = lambda values: "",
+) -> Outcome:
+    """Run ``attempt`` (it sets ``Attempt.db``, dropped afterwards) and report it on one
+    line after ``label``; a second try when the first fails, and both outcomes are kept."""
+    failures: list[str] = []
+    for number in (1, 2):
+        began = time.perf_counter()
+        print(f"{label} ...", end=" ", flush=True)
+        current = Attempt(number, failures)
+        try:
+            values = attempt(current)
+            print(f"ok ({time.perf_counter() - began:.1f} s){brief(values)}", flush=True)
+            if failures:
+                values["note"] = f"attempt {number}; earlier failure: {failures[0]}"
+            return Outcome(values=values)
+        except Exception as error:  # reported in the table, the run goes on
+            failures.append(f"{type(error).__name__}: {error}")
+            print(f"FAILED ({time.perf_counter() - began:.1f} s)", flush=True)
+            print("    " + str(error).replace("\n", "\n    "), flush=True)
+        finally:
+            if current.db is not None:
+                databases.drop(current.db)
+    return Outcome(error=" / then: ".join(failures))
 
 
 def case_a(lib: str, db: Database, sizes: Sizes, concurrency: int, timeout: float) -> dict:
@@ -509,16 +576,6 @@ def render_table(
             row.append(f"{r / p:.2f}x" if r is not None and p else "n/a")
         row.append("higher" if higher else "lower")
         lines.append(row)
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
-
-    def line(cells: list[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "| " + " | ".join([first, *rest]) + " |"
-
-    out = [f"### {backend}", "", line(header)]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += [line(r) for r in lines]
     notes = []
     for key in sorted(results):
         for lib, outcome in results[key].items():
@@ -526,6 +583,21 @@ def render_table(
                 notes.append(f"- {lib} {key}: n/a - {' '.join(outcome.error.split())}")
             elif outcome.values.get("note"):
                 notes.append(f"- {lib} {key}: {' '.join(outcome.values['note'].split())}")
+    return markdown_table(f"### {backend}", header, lines, notes)
+
+
+def markdown_table(title: str, header: list[str], rows: list[list[str]], notes: list[str]) -> str:
+    """A titled Markdown table (first column left-aligned, the rest right), then notes."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "| " + " | ".join([first, *rest]) + " |"
+
+    out = [title, "", line(header)]
+    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    out += [line(r) for r in rows]
     if notes:
         out += ["", *notes]
     return "\n".join(out)
@@ -580,60 +652,60 @@ def measure(
 ) -> Outcome:
     """One case of one library on one backend, on a fresh database; a second attempt
     (fresh database again) when the first fails, and both outcomes are kept."""
-    failures: list[str] = []
-    for attempt in (1, 2):
-        began = time.perf_counter()
-        print(f"[{backend}] {key:<5} {lib:<8} ...", end=" ", flush=True)
-        db = None
-        try:
-            if key == "c":
-                built = builds.pop((backend, lib), None) if attempt == 1 else None
-                if isinstance(built, Exception):
-                    failures.append(f"build: {built}")
-                    built = None
-                if built is None:
-                    db = databases.fresh(backend, lib, "c")
-                    built = (db, build_c(lib, db, sizes, timeout))
-                db = built[0]
-                values = resume_c(lib, db, sizes, built[1], timeout)
-            else:
-                db = databases.fresh(backend, lib, dbcase)
-                values = job(lib, db)
-            print(f"ok ({time.perf_counter() - began:.1f} s)", flush=True)
-            if failures:
-                values["note"] = f"attempt {attempt}; earlier failure: {failures[0]}"
-            return Outcome(values=values)
-        except Exception as error:  # reported in the table, the run goes on
-            failures.append(f"{type(error).__name__}: {error}")
-            print(f"FAILED ({time.perf_counter() - began:.1f} s)", flush=True)
-            print("    " + str(error).replace("\n", "\n    "), flush=True)
-        finally:
-            if db is not None:
-                databases.drop(db)
-    return Outcome(error=" / then: ".join(failures))
+
+    def attempt(current: Attempt) -> dict[str, Any]:
+        if key != "c":
+            current.db = databases.fresh(backend, lib, dbcase)
+            return job(lib, current.db)
+        built = builds.pop((backend, lib), None) if current.number == 1 else None
+        if isinstance(built, Exception):
+            current.failures.append(f"build: {built}")
+            built = None
+        if built is None:
+            current.db = databases.fresh(backend, lib, "c")
+            built = (current.db, build_c(lib, current.db, sizes, timeout))
+        current.db = built[0]
+        return resume_c(lib, current.db, sizes, built[1], timeout)
+
+    return attempt_twice(f"[{backend}] {key:<5} {lib:<8}", databases, attempt)
 
 
-# ------------------------------------------------------------------------------ main
+# ---------------------------------------------------------------------------- session
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
-    sizes: Sizes = args.sizes
+@dataclass
+class Session:
+    """One run of a benchmark script: how and when it started, on what, under what name."""
+
+    command: str
+    started: dt.datetime
+    machine: dict[str, Any]
+    name: str  # the UTC start stamp and the script's tag: names its logs and results
+
+
+def begin(
+    args: argparse.Namespace,
+    argv: list[str],
+    sizes: str,
+    *,
+    tag: str = "",
+    orchestrator: bool = True,
+) -> Session:
+    """Apply --romancy-src, ready every library's virtualenv, print the run's header and
+    open its log directory. ``orchestrator``: note the processor and this Python too."""
+    global ROMANCY_SRC, LOG_DIR
     started = dt.datetime.now(dt.UTC)
     command = " ".join(shlex.quote(x) for x in [sys.executable, sys.argv[0], *argv])
-
-    global ROMANCY_SRC
     if args.romancy_src is not None:
         ROMANCY_SRC = args.romancy_src.resolve()
         if not (ROMANCY_SRC / "romancy" / "__init__.py").is_file():
             raise SystemExit(f"--romancy-src: no romancy/__init__.py under {ROMANCY_SRC}")
     pythons = {lib: ensure_venv(lib) for lib in args.libs}
     facts = {lib: venv_facts(lib, py) for lib, py in pythons.items()}
-    machine = {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+    machine: dict[str, Any] = {"cpu_count": os.cpu_count(), "platform": platform.platform()}
+    if orchestrator:
+        machine["processor"] = platform.processor() or platform.machine()
+    machine |= {
         "python": platform.python_version(),
         "loadavg_start": os.getloadavg(),
         "libraries": facts,
@@ -643,7 +715,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# command : {command}")
     print(f"# date    : {started.isoformat(timespec='seconds')}")
     print(f"# machine : {machine['cpu_count']} CPUs, {machine['platform']}")
-    print(f"# python  : {machine['python']} (orchestrator)")
+    if orchestrator:
+        print(f"# python  : {machine['python']} (orchestrator)")
     for lib, f in facts.items():
         print(f"# {lib:<8}: {f['version']} on Python {f['python']} ({pythons[lib]})")
     print(f"# revision: {machine['romancy_revision']}")
@@ -651,10 +724,65 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# load    : {' '.join(f'{x:.2f}' for x in machine['loadavg_start'])} (1/5/15 min)")
     print(f"# sizes   : {sizes}")
     print(flush=True)
-
-    global LOG_DIR
-    LOG_DIR = RESULTS / "logs" / started.strftime("%Y%m%dT%H%M%SZ")
+    name = started.strftime("%Y%m%dT%H%M%SZ") + tag
+    LOG_DIR = RESULTS / "logs" / name
     LOG_DIR.mkdir(parents=True, exist_ok=True)
+    return Session(command, started, machine, name)
+
+
+def report(
+    session: Session,
+    args: argparse.Namespace,
+    tables: list[str],
+    checks: list[str],
+    settings: dict[str, Any],
+    results: dict[str, Any],
+) -> None:
+    """Print the tables and the target checks; save it all as JSON unless --no-save.
+    ``settings`` go into the JSON document after ``quick``."""
+    finished = dt.datetime.now(dt.UTC)
+    machine = session.machine
+    machine["loadavg_end"] = os.getloadavg()
+    print(
+        f"## Results ({(finished - session.started).total_seconds():.0f} s, "
+        f"load at end {' '.join(f'{x:.2f}' for x in machine['loadavg_end'])})"
+    )
+    print()
+    print("\n\n".join(tables))
+    if checks:
+        print("\n## Targets\n")
+        print("\n".join(checks))
+
+    if not args.no_save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"{session.name}.json"
+        document = {
+            "command": session.command,
+            "started": session.started.isoformat(),
+            "finished": finished.isoformat(),
+            "quick": args.quick,
+            **settings,
+            "machine": machine,
+            "results": results,
+            "targets": checks,
+        }
+        path.write_text(json.dumps(document, indent=2, default=_jsonable) + "\n")
+        print(f"\n# saved {path.relative_to(REPO)}")
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON for what json does not know: an Outcome as its fields, else a list."""
+    return value.__dict__ if isinstance(value, Outcome) else list(value)
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    sizes: Sizes = args.sizes
+    session = begin(args, argv, str(sizes))
     all_results: dict[str, dict[str, dict[str, Outcome]]] = {b: {} for b in args.backends}
     scratch = Path(tempfile.mkdtemp(prefix="romancy-bench-"))
     databases = Databases(args, scratch)
@@ -720,38 +848,10 @@ def main(argv: list[str] | None = None) -> int:
                 databases.drop(item[0])
         shutil.rmtree(scratch, ignore_errors=True)
 
-    finished = dt.datetime.now(dt.UTC)
-    machine["loadavg_end"] = os.getloadavg()
-    print(
-        f"## Results ({(finished - started).total_seconds():.0f} s, "
-        f"load at end {' '.join(f'{x:.2f}' for x in machine['loadavg_end'])})"
-    )
-    print()
     tables = [render_table(b, all_results[b], args.libs, sizes, args.cases) for b in all_results]
-    print("\n\n".join(tables))
     checks = target_checks(all_results, sizes)
-    if checks:
-        print("\n## Targets\n")
-        print("\n".join(checks))
-
-    if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-        document = {
-            "command": command,
-            "started": started.isoformat(),
-            "finished": finished.isoformat(),
-            "quick": args.quick,
-            "sizes": sizes.__dict__,
-            "machine": machine,
-            "results": {
-                b: {k: {lib: o.__dict__ for lib, o in v.items()} for k, v in r.items()}
-                for b, r in all_results.items()
-            },
-            "targets": checks,
-        }
-        path.write_text(json.dumps(document, indent=2, default=list) + "\n")
-        print(f"\n# saved {path.relative_to(REPO)}")
+    settings = {"sizes": sizes.__dict__}
+    report(session, args, tables, checks, settings, all_results)
     failed = any(
         o.error and (lib, b) not in UNSUPPORTED
         for b, r in all_results.items()

@@ -17,31 +17,40 @@ below. Roles (the first argument of a driver):
                      then one stop message per consumer
 
 Every role reports one JSON object on a stdout line that starts with ``RESULT_MARKER``.
+A driver defines its workflows around ``consume_latency`` and ``consume_work``, and hands
+``serve`` how to run a loop with its app and how to publish from plain code.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import random
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 from _common import RESULT_MARKER, emit, now, percentile
 
 __all__ = [
+    "RECORD",
     "RESULT_MARKER",
     "ROLES",
+    "AdapterBase",
     "ConsumerAdapter",
+    "Loop",
     "ThroughputAdapter",
+    "consume_latency",
+    "consume_work",
     "emit",
     "parse_args",
     "run_latency_consumer",
     "run_latency_publisher",
     "run_throughput",
+    "serve",
 ]
 
 ROLES = ("latency-consumer", "latency-publisher", "throughput")
@@ -49,6 +58,54 @@ LATENCY_CHANNEL = "bench-latency"
 WORK_CHANNEL = "bench-work"
 #: How often a driver looks at an instance's status while it waits for a state change.
 STATUS_POLL = 0.002
+
+
+#: (option, type, default, help) of the options after --db and --notify (bool: a flag)
+OPTIONS: list[tuple[str, type, Any, str]] = [
+    ("--messages", int, 100, "messages to publish"),
+    (
+        "--warmup",
+        int,
+        2,
+        "latency: messages sent first and left out of the figures (start-up effects)",
+    ),
+    (
+        "--per-instance",
+        int,
+        10,
+        "latency: messages one consumer instance receives before it completes",
+    ),
+    ("--sync-fd", int, -1, "latency: handshake pipe end"),
+    (
+        "--pause-ms",
+        str,
+        "20,60",
+        "latency: publisher's pause after 'ready', uniform in LO,HI milliseconds",
+    ),
+    ("--seed", int, 1, "latency: seed of the pauses"),
+    (
+        "--poll-interval",
+        float,
+        1.0,
+        "romancy: workflow_resumption_interval (Edda's is fixed at 1 s)",
+    ),
+    (
+        "--edda-notify-fallback",
+        int,
+        30,
+        "Edda: notify_fallback_interval, its polling interval while NOTIFY is on",
+    ),
+    ("--consumers", int, 4, "throughput: consumers"),
+    (
+        "--receive-timeout",
+        int,
+        10,
+        "throughput: seconds a consumer's receive waits before it times out and "
+        "receives again (a safety net for a consumer nobody wakes)",
+    ),
+    ("--upfront", bool, False, "throughput: publish everything before the consumers start"),
+    ("--deadline", float, 600, "give up after seconds"),
+]
 
 
 def parse_args(prog: str) -> argparse.Namespace:
@@ -61,52 +118,11 @@ def parse_args(prog: str) -> argparse.Namespace:
         default="auto",
         help="PostgreSQL LISTEN/NOTIFY: forced on, forced off, or the library's default",
     )
-    parser.add_argument("--messages", type=int, default=100, help="messages to publish")
-    parser.add_argument(
-        "--warmup",
-        type=int,
-        default=2,
-        help="latency: messages sent first and left out of the figures (start-up effects)",
-    )
-    parser.add_argument(
-        "--per-instance",
-        type=int,
-        default=10,
-        help="latency: messages one consumer instance receives before it completes",
-    )
-    parser.add_argument("--sync-fd", type=int, default=-1, help="latency: handshake pipe end")
-    parser.add_argument(
-        "--pause-ms",
-        default="20,60",
-        help="latency: publisher's pause after 'ready', uniform in LO,HI milliseconds",
-    )
-    parser.add_argument("--seed", type=int, default=1, help="latency: seed of the pauses")
-    parser.add_argument(
-        "--poll-interval",
-        type=float,
-        default=1.0,
-        help="romancy: workflow_resumption_interval (Edda's is fixed at 1 s)",
-    )
-    parser.add_argument(
-        "--edda-notify-fallback",
-        type=int,
-        default=30,
-        help="Edda: notify_fallback_interval, its polling interval while NOTIFY is on",
-    )
-    parser.add_argument("--consumers", type=int, default=4, help="throughput: consumers")
-    parser.add_argument(
-        "--receive-timeout",
-        type=int,
-        default=10,
-        help="throughput: seconds a consumer's receive waits before it times out and "
-        "receives again (a safety net for a consumer nobody wakes)",
-    )
-    parser.add_argument(
-        "--upfront",
-        action="store_true",
-        help="throughput: publish everything before the consumers start",
-    )
-    parser.add_argument("--deadline", type=float, default=600, help="give up after seconds")
+    for flag, kind, default, text in OPTIONS:
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", help=text)
+        else:
+            parser.add_argument(flag, type=kind, default=default, help=text)
     args = parser.parse_args()
     lo, hi = (float(x) for x in args.pause_ms.split(","))
     args.pause = (lo / 1000.0, hi / 1000.0)
@@ -190,6 +206,40 @@ class ThroughputAdapter(Protocol):
     async def result(self, instance_id: str, timeout: float) -> Any: ...
 
 
+class Recorder:
+    """What the activities of this process's workflows note, read live by the loops."""
+
+    def __init__(self) -> None:
+        #: (seq, seconds from publish to the activity after receive)
+        self.live: list[tuple[int, float]] = []
+        self.arrived = asyncio.Event()
+        #: perf_counter() stamps taken by each consumer's last activity
+        self.finished: list[float] = []
+
+    def note_latency(self, seq: int, sent_at: float) -> float:
+        latency = time.time() - sent_at
+        self.live.append((seq, latency))
+        self.arrived.set()
+        return latency
+
+    def note_finished(self) -> None:
+        self.finished.append(now())
+
+
+#: The one recorder of a driver process (its activities write, its adapter reads).
+RECORD = Recorder()
+
+
+class AdapterBase:
+    """The part of a driver's adapter that is the same in every library."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.live = RECORD.live
+        self.arrived = RECORD.arrived
+        self.finished = RECORD.finished
+
+
 async def wait_status(
     status: Callable[[str], Awaitable[str]], instance_id: str, wanted: str, deadline: float
 ) -> None:
@@ -200,6 +250,46 @@ async def wait_status(
         if current in ("failed", "cancelled") or now() > deadline:
             raise RuntimeError(f"instance {instance_id} is {current!r}, waited for {wanted!r}")
         await asyncio.sleep(STATUS_POLL)
+
+
+# ------------------------------------------------------------------------ workflows
+
+
+async def consume_latency(
+    count: int,
+    receive: Callable[[], Awaitable[Any]],
+    note: Callable[[int, float], Awaitable[Any]],
+) -> list[int]:
+    """The latency consumer workflow, after it subscribed: ``count`` times receive a
+    message and note its latency in an activity; the sequence numbers received."""
+    seqs: list[int] = []
+    for _ in range(count):
+        message = await receive()
+        await note(message.data["seq"], message.data["sent_at"])
+        seqs.append(message.data["seq"])
+    return seqs
+
+
+async def consume_work(
+    receive: Callable[[], Awaitable[Any]],
+    timeout_error: type[Exception],
+    finished: Callable[[], Awaitable[Any]],
+) -> dict[str, Any]:
+    """The throughput worker workflow, after it subscribed: receive until a stop message,
+    then note the time in an activity; what it took and how often receive timed out."""
+    seqs: list[int] = []
+    timeouts = 0
+    while True:
+        try:
+            message = await receive()
+        except timeout_error:
+            timeouts += 1
+            continue
+        if message.data.get("stop"):
+            break
+        seqs.append(message.data["seq"])
+    await finished()
+    return {"seqs": seqs, "timeouts": timeouts}
 
 
 # ------------------------------------------------------------------------- latency
@@ -347,3 +437,28 @@ async def run_throughput(adapter: ThroughputAdapter, args: argparse.Namespace) -
         "missing": len(missing),
         "exactly_once": not missing and duplicates == 0 and len(taken) == args.messages,
     }
+
+
+# ---------------------------------------------------------------------------- main
+
+
+#: ``run_latency_consumer`` or ``run_throughput``: (adapter, args) -> result
+Loop = Callable[[Any, argparse.Namespace], Awaitable[dict[str, Any]]]
+Role = Coroutine[Any, Any, dict[str, Any]]
+
+
+def serve(
+    prog: str,
+    with_app: Callable[[Loop, argparse.Namespace], Role],
+    publisher: Callable[[argparse.Namespace], Role],
+) -> None:
+    """A driver's main: run the role named on the command line and report its result.
+    ``with_app(loop, args)`` runs ``run_latency_consumer`` or ``run_throughput`` with an
+    adapter on a started app; ``publisher(args)`` is the latency publisher."""
+    logging.basicConfig(level=logging.WARNING)
+    args = parse_args(prog)
+    if args.role == "latency-publisher":
+        emit(asyncio.run(publisher(args)))
+    else:
+        loop = run_latency_consumer if args.role == "latency-consumer" else run_throughput
+        emit(asyncio.run(with_app(loop, args)))

@@ -12,87 +12,56 @@ for a notification or ``notify_fallback_interval`` (default 30 s; ``--edda-notif
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from typing import Any
 
-from _channels_common import (
-    LATENCY_CHANNEL,
-    WORK_CHANNEL,
-    emit,
-    notify_choice,
-    parse_args,
-    run_latency_consumer,
-    run_latency_publisher,
-    run_throughput,
-    wait_status,
-)
+import _channels_common as common
 from _common import now
 from edda import EddaApp, WorkflowContext, activity, publish, receive, subscribe, workflow
 
-LIVE: list[tuple[int, float]] = []
-ARRIVED = asyncio.Event()
-FINISHED: list[float] = []
 EDDA_POLL_INTERVAL = 1.0
 
 
 @activity
 async def note_latency(ctx: WorkflowContext, seq: int, sent_at: float) -> float:
-    latency = time.time() - sent_at
-    LIVE.append((seq, latency))
-    ARRIVED.set()
-    return latency
+    return common.RECORD.note_latency(seq, sent_at)
 
 
 @activity
 async def note_finished(ctx: WorkflowContext) -> None:
-    FINISHED.append(now())
+    common.RECORD.note_finished()
 
 
 @workflow
 async def chan_latency_consumer(ctx: WorkflowContext, count: int) -> list[int]:
-    await subscribe(ctx, LATENCY_CHANNEL, mode="broadcast")
-    seqs: list[int] = []
-    for _ in range(count):
-        message = await receive(ctx, LATENCY_CHANNEL)
-        await note_latency(ctx, message.data["seq"], message.data["sent_at"])
-        seqs.append(message.data["seq"])
-    return seqs
+    await subscribe(ctx, common.LATENCY_CHANNEL, mode="broadcast")
+    return await common.consume_latency(
+        count,
+        lambda: receive(ctx, common.LATENCY_CHANNEL),
+        lambda seq, sent_at: note_latency(ctx, seq, sent_at),
+    )
 
 
 @workflow
 async def chan_worker(ctx: WorkflowContext, receive_timeout: int) -> dict[str, Any]:
-    await subscribe(ctx, WORK_CHANNEL, mode="competing")
-    seqs: list[int] = []
-    timeouts = 0
-    while True:
-        try:
-            message = await receive(ctx, WORK_CHANNEL, timeout_seconds=receive_timeout)
-        except TimeoutError:
-            timeouts += 1
-            continue
-        if message.data.get("stop"):
-            break
-        seqs.append(message.data["seq"])
-    await note_finished(ctx)
-    return {"seqs": seqs, "timeouts": timeouts}
+    await subscribe(ctx, common.WORK_CHANNEL, mode="competing")
+    return await common.consume_work(
+        lambda: receive(ctx, common.WORK_CHANNEL, timeout_seconds=receive_timeout),
+        TimeoutError,
+        lambda: note_finished(ctx),
+    )
 
 
 def make_app(args: Any) -> EddaApp:
     return EddaApp(
         service_name="bench-channels",
         db_url=args.db,
-        use_listen_notify=notify_choice(args),
+        use_listen_notify=common.notify_choice(args),
         notify_fallback_interval=args.edda_notify_fallback,
     )
 
 
-class Adapter:
-    def __init__(self, app: EddaApp) -> None:
-        self.app = app
-        self.live = LIVE
-        self.arrived = ARRIVED
-        self.finished = FINISHED
+class Adapter(common.AdapterBase):
+    app: EddaApp
 
     async def start_consumer(self, count: int) -> str:
         return str(await chan_latency_consumer.start(count=count))
@@ -116,20 +85,20 @@ class Adapter:
         return "missing" if instance is None else str(instance["status"])
 
     async def publish(self, data: dict[str, Any]) -> None:
-        await publish(self.app.storage, WORK_CHANNEL, data)
+        await publish(self.app.storage, common.WORK_CHANNEL, data)
 
     async def result(self, instance_id: str, timeout: float) -> Any:
-        await wait_status(self.status, instance_id, "completed", now() + timeout)
+        await common.wait_status(self.status, instance_id, "completed", now() + timeout)
         instance = await self.app.storage.get_instance(instance_id)
         output = instance["output_data"]
         return output.get("result", output) if isinstance(output, dict) else output
 
 
-async def latency_consumer(args: Any) -> dict[str, Any]:
+async def with_app(loop: common.Loop, args: Any) -> dict[str, Any]:
     app = make_app(args)
     await app.initialize()
     try:
-        result = await run_latency_consumer(Adapter(app), args)
+        result = await loop(Adapter(app), args)
         notify = app._notify_enabled
     finally:
         await app.shutdown()
@@ -153,9 +122,9 @@ async def latency_publisher(args: Any) -> dict[str, Any]:
     try:
 
         async def send(data: dict[str, Any]) -> None:
-            await publish(storage, LATENCY_CHANNEL, data)
+            await publish(storage, common.LATENCY_CHANNEL, data)
 
-        result = await run_latency_publisher(send, args)
+        result = await common.run_latency_publisher(send, args)
     finally:
         if listener is not None:
             await listener.stop()
@@ -163,29 +132,5 @@ async def latency_publisher(args: Any) -> dict[str, Any]:
     return {**result, "sends_notify": listener is not None}
 
 
-async def throughput(args: Any) -> dict[str, Any]:
-    app = make_app(args)
-    await app.initialize()
-    try:
-        result = await run_throughput(Adapter(app), args)
-        notify = app._notify_enabled
-    finally:
-        await app.shutdown()
-    return {**result, "notify": notify, "poll_interval_s": EDDA_POLL_INTERVAL}
-
-
-ROLE_HANDLERS = {
-    "latency-consumer": latency_consumer,
-    "latency-publisher": latency_publisher,
-    "throughput": throughput,
-}
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    args = parse_args("channels_edda")
-    emit(asyncio.run(ROLE_HANDLERS[args.role](args)))
-
-
 if __name__ == "__main__":
-    main()
+    common.serve("channels_edda", with_app, latency_publisher)
