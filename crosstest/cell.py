@@ -123,9 +123,12 @@ class Cell:
         run = await self.launch(runtime, label, mode="serve", port=port)
         url = f"http://127.0.0.1:{port}/"
         try:
-            await self.eventually(
-                lambda: _accepts(port), bool, 45, f"{label} to listen on port {port}"
-            )
+            try:
+                await self.eventually(
+                    lambda: _accepts(port), bool, 45, f"{label} to listen on port {port}"
+                )
+            except CellFailure as failure:
+                raise CellFailure(f"{failure}; stderr: {run.stderr_tail()}") from None
             yield url
         finally:
             await run.stop()

@@ -15,7 +15,13 @@ from romancy.storage import parse_database_url
 from .servers import REPO, _flock
 
 EDDA_VERSION = "0.16.2"
-EDDA_REQUIREMENTS = [f"edda-framework=={EDDA_VERSION}", "asyncpg>=0.30", "aiomysql>=0.2"]
+#: Edda with its async drivers, and uvicorn: the driver's ``serve`` mode runs Edda's ASGI app.
+EDDA_REQUIREMENTS = [
+    f"edda-framework=={EDDA_VERSION}",
+    "asyncpg>=0.30",
+    "aiomysql>=0.2",
+    "uvicorn>=0.30",
+]
 EDDA_DRIVER = REPO / "conformance" / "drivers" / "edda_driver.py"
 
 
@@ -33,11 +39,13 @@ def ensure_edda() -> Path:
     venv = edda_venv()
     python = venv / "bin" / "python"
     marker = venv / ".romancy-edda-ready"
-    if marker.exists():
+    # The marker names what was installed: a venv made for other requirements is topped up.
+    wanted = " ".join(EDDA_REQUIREMENTS)
+    if marker.exists() and marker.read_text() == wanted:
         return python
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.parent / ".edda-venv.lock", "w") as lock, _flock(lock):
-        if marker.exists():
+        if marker.exists() and marker.read_text() == wanted:
             return python
         steps = [
             [sys.executable, "-m", "venv", str(venv)],
@@ -58,7 +66,7 @@ def ensure_edda() -> Path:
                     f"could not prepare Edda's venv ({' '.join(step[:4])}…): "
                     + result.stderr.strip()[-400:]
                 )
-        marker.write_text(EDDA_VERSION)
+        marker.write_text(wanted)
     return python
 
 
