@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ log = logging.getLogger("romancy")
 
 #: Seconds a channel-message NOTIFY waits before the leader looks for missed deliveries.
 MISSED_DELIVERY_GRACE = 0.3
+#: Seconds start() waits for the LISTEN connection on PostgreSQL.
+LISTEN_READY_TIMEOUT = 5.0
 
 OutputT = TypeVar("OutputT")
 
@@ -114,6 +117,12 @@ class App:
                 application_name=f"romancy-listener-{self.worker_id}"[:63],
             )
             self._listener.start()
+            # Listening before start() returns: a message published right after would
+            # otherwise miss its wake-up and wait for the poll. Polling covers a listener
+            # that cannot connect, so this wait is bounded.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(LISTEN_READY_TIMEOUT):
+                    await self._listener.connected.wait()
         self._started = True
         log.info("romancy worker %s started on %s", self.worker_id, storage.url.redacted)
 

@@ -117,3 +117,14 @@ async def test_the_listener_reconnects(storage: Storage) -> None:
         await eventually(lambda: "workflow_resumable" in notices, 10, "a notice after reconnecting")
     finally:
         await listener.stop()
+
+
+async def test_start_returns_once_the_app_listens(storage: Storage) -> None:
+    # A message published right after start() must not miss its wake-up.
+    app = App(database=storage.url.original, listen_notify=True)
+    async with app, storage.transaction(read_only=True) as tx:
+        listening = await tx.connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %(name)s",
+            {"name": f"romancy-listener-{app.worker_id}"[:63]},
+        )
+        assert listening.scalar() == 1
