@@ -238,7 +238,9 @@ async def _release_leftover_locks(db: str, worker_id: str) -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(db)
+    # SQLite: wait for the write lock like the other programs do, instead of failing.
+    options = {"connect_args": {"timeout": 30}} if db.startswith("sqlite") else {}
+    engine = create_async_engine(db, **options)
     try:
         async with engine.begin() as conn:
             await conn.execute(
@@ -248,6 +250,8 @@ async def _release_leftover_locks(db: str, worker_id: str) -> None:
                 ),
                 {"worker": worker_id},
             )
+    except Exception as error:  # best effort: the locks then expire as Edda's would
+        log.warning("could not hand back the locks of %s: %s", worker_id, error)
     finally:
         await engine.dispose()
 
