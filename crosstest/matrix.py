@@ -65,6 +65,8 @@ class Divergence:
     backends: tuple[str, ...]
     contract: str
     summary: str
+    #: Shows only in some runs (a race): a covered cell that passes is then a plain pass.
+    intermittent: bool = False
 
     def covers(self, case: str, backend: str, sender: str, receiver: str) -> bool:
         return (
@@ -108,6 +110,7 @@ def load_divergences(path: Path = DIVERGENCES) -> list[Divergence]:
             backends=tuple(e.get("backends", ("sqlite", "postgresql", "mysql"))),
             contract=e["contract"],
             summary=e["summary"],
+            intermittent=bool(e.get("intermittent", False)),
         )
         for e in entries
     ]
@@ -186,12 +189,7 @@ class Matrix:
             (d for d in self.divergences if d.covers(case, backend, sender.name, receiver.name)),
             None,
         )
-        result.status, result.detail = outcome, detail
-        if known is not None:
-            result.divergence = known.id
-            result.status = KNOWN if outcome == FAIL else FIXED
-            if outcome != FAIL:
-                result.detail = f"listed divergence {known.id} did not show: {detail}"
+        result.status, result.detail, result.divergence = classify(outcome, detail, known)
         _progress(result)
         return result
 
@@ -239,6 +237,18 @@ class Matrix:
             storage = await _migrated(f"sqlite:///{path}")
             return f"sqlite:///{path}", storage, True
         return url, self._storages[backend], False
+
+
+def classify(outcome: str, detail: str, known: Divergence | None) -> tuple[str, str, str | None]:
+    """A cell's status, detail and divergence id, given its outcome and the listed
+    divergence covering it (if any)."""
+    if known is None:
+        return outcome, detail, None
+    if outcome == FAIL:
+        return KNOWN, detail, known.id
+    if known.intermittent:
+        return outcome, detail, None
+    return FIXED, f"listed divergence {known.id} did not show: {detail}", known.id
 
 
 async def _migrated(url: str) -> Storage:
