@@ -15,22 +15,20 @@ resumes any running instance whose name it knows, so ours must not share Go's na
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import romancy
+from crosstest import program
 from romancy import WorkflowContext
 from romancy.serialization import format_time, parse_time
 
 log = logging.getLogger("crosstest")
 
-MODES = ("subscriber", "publisher", "send-to", "event-waiter", "serve")
 PREFIX = "romancy_py_crosstest"
 
 
@@ -116,62 +114,13 @@ def _strict_problem(data: Any) -> str | None:
     return None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="crosstest", description="romancy-py cross-language channel test"
-    )
-
-    def flag(name: str, **kwargs: Any) -> None:
-        parser.add_argument(f"--{name}", f"-{name}", **kwargs)
-
-    flag("db", default="", help="database path or URL (required)")
-    flag("channel", default="cross-test", help="channel name")
-    flag("mode", default="", help="subscriber, publisher, send-to (or event-waiter, serve)")
-    flag("channel-mode", default="broadcast", help="broadcast, competing or direct")
-    flag("message-type", default="strict", help="strict or compatible (subscriber)")
-    flag("timeout", type=int, default=30, help="receive timeout in seconds (subscriber)")
-    flag("message", default="Hello from Python!", help="message text (publisher, send-to)")
-    flag("data", default="", help="JSON object sent as data")
-    flag("metadata", default="", help="JSON object sent as metadata")
-    flag("target-instance", default="", help="target instance id (send-to)")
-    # Go's default is one fixed id; locks are re-entrant for their owner, so two programs
-    # sharing an id would both run an instance. Ours is unique per process.
-    flag("worker-id", default=f"romancy-py-crosstest-worker-{os.getpid()}", help="App worker id")
-    flag("event-type", default="", help="CloudEvent type (event-waiter)")
-    flag("port", type=int, default=8080, help="HTTP port on 127.0.0.1 (serve)")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
-    logging.getLogger("romancy").setLevel(logging.WARNING)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    usage_error = _check(args)
-    if usage_error:
-        print(f"Error: {usage_error}", file=sys.stderr)
-        parser.print_usage(sys.stderr)
-        return 1
-    try:
-        result = asyncio.run(_run(args))
-    except Exception as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    if result is not None:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
-
-
-def _check(args: argparse.Namespace) -> str | None:
-    if not args.db:
-        return "--db is required"
-    if args.mode not in MODES:
-        return "--mode must be 'subscriber', 'publisher', or 'send-to'"
-    if args.mode == "send-to" and not args.target_instance:
-        return "--target-instance is required for send-to mode"
-    if args.mode == "event-waiter" and not args.event_type:
-        return "--event-type is required for event-waiter mode"
-    return None
+    # Go's default worker id is one fixed string; locks are re-entrant for their owner,
+    # so two programs sharing an id would both run an instance. Ours is unique per process.
+    parser = program.build_parser(
+        "crosstest", "Hello from Python!", f"romancy-py-crosstest-worker-{os.getpid()}"
+    )
+    return program.run_program(parser, argv, _run, quiet_logger="romancy")
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any] | None:

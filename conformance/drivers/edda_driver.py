@@ -22,11 +22,16 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+# The crosstest command line is shared with our own program; that module needs nothing
+# beyond the standard library, so Edda's venv can import it from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from crosstest import program
 
 log = logging.getLogger("edda-crosstest")
 
-MODES = ("subscriber", "publisher", "send-to", "event-waiter", "serve")
 #: How much longer than its receive timeout a subscriber is waited for: Go's crosstest
 #: allows 10 s; Edda notices expired receives only every 10 s, so 25 s here.
 EDDA_TIMEOUT_LAG = 25
@@ -144,58 +149,17 @@ def _message(text: str, data: Any) -> dict[str, Any]:
     return {"text": text, "timestamp": stamp, "data": data}
 
 
-def _crosstest_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edda_driver crosstest")
-
-    def flag(name: str, **kwargs: Any) -> None:
-        parser.add_argument(f"--{name}", f"-{name}", **kwargs)
-
-    flag("db", default="")
-    flag("channel", default="cross-test")
-    flag("mode", default="")
-    flag("channel-mode", default="broadcast")
-    flag("message-type", default="strict")
-    flag("timeout", type=int, default=30)
-    flag("message", default="Hello from Edda!")
-    flag("data", default="")
-    flag("metadata", default="")
-    flag("target-instance", default="")
-    flag("worker-id", default="edda-crosstest-worker")  # Edda names its workers itself
-    flag("event-type", default="")
-    flag("port", type=int, default=8080)
-    return parser
-
-
 def _crosstest(argv: list[str]) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
-    logging.getLogger("edda").setLevel(logging.WARNING)
-    parser = _crosstest_parser()
-    args = parser.parse_args(argv)
-    problem = _usage_problem(args)
-    if problem:
-        print(f"Error: {problem}", file=sys.stderr)
-        parser.print_usage(sys.stderr)
-        return 1
-    try:
-        result = asyncio.run(_serve(args) if args.mode == "serve" else _run(args))
-    except Exception as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    if result is not None:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
+    # Edda names its workers itself; the flag is accepted for the same command lines.
+    parser = program.build_parser("edda_driver crosstest", "Hello from Edda!", "edda-crosstest")
+    return program.run_program(parser, argv, _crosstest_run, quiet_logger="edda")
 
 
-def _usage_problem(args: argparse.Namespace) -> str | None:
-    if not args.db:
-        return "--db is required"
-    if args.mode not in MODES:
-        return "--mode must be 'subscriber', 'publisher', or 'send-to'"
-    if args.mode == "send-to" and not args.target_instance:
-        return "--target-instance is required for send-to mode"
-    if args.mode == "event-waiter" and not args.event_type:
-        return "--event-type is required for event-waiter mode"
-    return None
+async def _crosstest_run(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.mode == "serve":
+        await _serve(args)
+        return None
+    return await _run(args)
 
 
 def _app(db: str) -> Any:

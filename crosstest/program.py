@@ -1,0 +1,80 @@
+"""The crosstest program's command line, shared by every runtime's crosstest.
+
+Go's ``cmd/crosstest`` flags and defaults, the usage checks, and the run: logs on
+stderr, one indented JSON object on stdout, exit 1 with ``Error: …`` on any failure.
+Standard library only: Edda's driver runs it inside Edda's own virtual environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+MODES = ("subscriber", "publisher", "send-to", "event-waiter", "serve")
+
+
+def build_parser(prog: str, message: str, worker_id: str) -> argparse.ArgumentParser:
+    """The flags (``--name`` or ``-name``); ``message`` and ``worker_id`` are the defaults
+    that differ by runtime."""
+    parser = argparse.ArgumentParser(prog=prog, description="cross-language channel test")
+
+    def flag(name: str, **kwargs: Any) -> None:
+        parser.add_argument(f"--{name}", f"-{name}", **kwargs)
+
+    flag("db", default="", help="database path or URL (required)")
+    flag("channel", default="cross-test", help="channel name")
+    flag("mode", default="", help="subscriber, publisher, send-to (or event-waiter, serve)")
+    flag("channel-mode", default="broadcast", help="broadcast, competing or direct")
+    flag("message-type", default="strict", help="strict or compatible (subscriber)")
+    flag("timeout", type=int, default=30, help="receive timeout in seconds (subscriber)")
+    flag("message", default=message, help="message text (publisher, send-to)")
+    flag("data", default="", help="JSON object sent as data")
+    flag("metadata", default="", help="JSON object sent as metadata")
+    flag("target-instance", default="", help="target instance id (send-to)")
+    flag("worker-id", default=worker_id, help="worker id")
+    flag("event-type", default="", help="CloudEvent type (event-waiter)")
+    flag("port", type=int, default=8080, help="HTTP port on 127.0.0.1 (serve)")
+    return parser
+
+
+def usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the flags, as Go's crosstest words it; ``None`` when nothing."""
+    if not args.db:
+        return "--db is required"
+    if args.mode not in MODES:
+        return "--mode must be 'subscriber', 'publisher', or 'send-to'"
+    if args.mode == "send-to" and not args.target_instance:
+        return "--target-instance is required for send-to mode"
+    if args.mode == "event-waiter" and not args.event_type:
+        return "--event-type is required for event-waiter mode"
+    return None
+
+
+def run_program(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    run: Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any] | None]],
+    quiet_logger: str,
+) -> int:
+    """Parse, check, run; print the result. ``quiet_logger`` logs warnings only."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger(quiet_logger).setLevel(logging.WARNING)
+    args = parser.parse_args(argv)
+    problem = usage_problem(args)
+    if problem:
+        print(f"Error: {problem}", file=sys.stderr)
+        parser.print_usage(sys.stderr)
+        return 1
+    try:
+        result = asyncio.run(run(args))
+    except Exception as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    if result is not None:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
