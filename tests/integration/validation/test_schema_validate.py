@@ -13,8 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -24,6 +22,7 @@ from romancy.storage import NewInstance, Storage, parse_database_url
 from romancy.wire import history as wh
 from romancy.wire import messages as wm
 from tests.support.databases import PREFIX
+from tests.support.databases import _admin as run_admin
 from tests.support.fixtures import FAST_OPTIONS, Backend
 
 
@@ -305,7 +304,6 @@ async def test_missing_privilege_is_explained(
     await storage.close()
     assert backend.server_url is not None
     user = f"{PREFIX}ro_{uuid.uuid4().hex[:8]}"
-    admin = make_url(parse_database_url(backend.server_url).url.render_as_string(False))
     database = parse_database_url(url).database
     if backend.name == "postgresql":
         statements = [f"CREATE ROLE {user} LOGIN PASSWORD 'pw'"]
@@ -316,14 +314,14 @@ async def test_missing_privilege_is_explained(
             f"GRANT SELECT ON `{database}`.* TO '{user}'@'%'",
         ]
         cleanup = [f"DROP USER IF EXISTS '{user}'@'%'"]
-    _admin(backend.name, admin, statements)
+    _admin(backend, statements)
     try:
         limited = make_url(url).set(username=user, password="pw")
         result = romancy_cli(
             "schema", "validate", "--db", limited.render_as_string(hide_password=False)
         )
     finally:
-        _admin(backend.name, admin, cleanup)
+        _admin(backend, cleanup)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: cannot create the scratch "), result.stderr
     expected = (
@@ -339,29 +337,7 @@ def _message() -> wm.StoredMessage:
     return wm.StoredMessage(5, "m-5", "orders", {"n": 1}, None, datetime(2026, 1, 1, tzinfo=UTC))
 
 
-def _admin(backend: str, url: Any, statements: list[str]) -> None:
-    if backend == "postgresql":
-        with psycopg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            dbname="postgres",
-            autocommit=True,
-        ) as conn:
-            for statement in statements:
-                conn.execute(statement)
-        return
-    conn = pymysql.connect(
-        host=url.host,
-        port=url.port or 3306,
-        user=url.username,
-        password=url.password or "",
-        autocommit=True,
-    )
-    try:
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-    finally:
-        conn.close()
+def _admin(backend: Backend, statements: list[str]) -> None:
+    assert backend.server_url is not None
+    for statement in statements:
+        run_admin(backend.name, backend.server_url, statement)
