@@ -15,6 +15,11 @@ class ConfigurationError(RomancyError, ValueError):
     """An option or URL given to romancy is not usable (the message says which)."""
 
 
+class InvalidValueError(RomancyError, ValueError):
+    """An argument cannot be stored alike on every backend (too long, a NUL character,
+    the wrong type); the message names the argument and the rule. Nothing was written."""
+
+
 class DatabaseUnavailableError(RomancyError):
     """The database could not be reached or refused the connection."""
 

@@ -309,10 +309,15 @@ class Engine:
         """Extend the leases of local runs; stop runs whose lock or instance changed."""
         if not self._runs:
             return
+        # Judge only the runs the database was asked about: a run that starts during the
+        # round trip is absent from the answer without having lost anything.
+        asked = dict(self._runs)
         held = await self.storage.renew_instance_locks(
-            self.worker_id, list(self._runs), self.config.stale_lock_timeout
+            self.worker_id, list(asked), self.config.stale_lock_timeout
         )
-        for instance_id, running in list(self._runs.items()):
+        for instance_id, running in asked.items():
+            if self._runs.get(instance_id) is not running:
+                continue  # ended (or was replaced) meanwhile
             status = held.get(instance_id)
             if status is None:
                 log.warning("instance %s: lock lost; stopping the local run", instance_id)

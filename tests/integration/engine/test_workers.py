@@ -6,6 +6,8 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 import romancy
 from romancy import App, WorkflowContext
 from romancy.storage import NewInstance, Storage
@@ -142,3 +144,35 @@ async def test_a_stopping_worker_leaves_no_leader_lease_behind(storage: Storage)
         await short_lived.shutdown()
         holder = await storage.system_lock("romancy_py_leader")
         assert holder is None or holder.locked_by is None, holder
+
+
+executions: dict[str, int] = {}
+
+
+@romancy.activity
+async def wk_counted(ctx: WorkflowContext, seconds: float) -> str:
+    executions[ctx.instance_id] = executions.get(ctx.instance_id, 0) + 1
+    await asyncio.sleep(seconds)
+    return "done"
+
+
+@romancy.workflow
+async def wk_counted_flow(ctx: WorkflowContext, seconds: float) -> str:
+    return await wk_counted(ctx, seconds)
+
+
+async def test_runs_started_during_a_lease_renewal_keep_their_lock(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A renewal asks about the runs that exist when it starts; runs started while its
+    # query is in flight are missing from the answer and must not be taken for lost.
+    first = await app.start_workflow(wk_counted_flow, 0.5)
+    await eventually(lambda: first in executions)
+    renewal = asyncio.ensure_future(app._engine.renew_leases())
+    starts = [app.start_workflow(wk_counted_flow, 0.2) for _ in range(10)]
+    started_ids = [*await asyncio.gather(*starts), first]
+    await renewal
+    for instance_id in started_ids:
+        assert await app.wait_for_result(instance_id, timeout=20) == "done"
+    assert [executions[i] for i in started_ids] == [1] * len(started_ids)
+    assert "lock lost" not in caplog.text
