@@ -25,6 +25,7 @@ from romancy.channels import (
     subscribe,
     unsubscribe,
 )
+from romancy.cloudevent import CloudEvent
 from romancy.config import AppConfig
 from romancy.context import WorkflowContext
 from romancy.engine.signals import SuspendSignal, SuspendType, is_suspend_signal
@@ -42,6 +43,7 @@ from romancy.errors import (
     MigrationError,
     MigrationLockTimeoutError,
     NonDeterminismError,
+    OutboxEventNotFoundError,
     RetryExhaustedError,
     RomancyError,
     SchemaDriftError,
@@ -56,7 +58,6 @@ from romancy.errors import (
     is_terminal_error,
 )
 from romancy.events import (
-    CloudEvent,
     ReceivedEvent,
     ingest_cloudevent,
     send_event,
@@ -84,15 +85,16 @@ __all__ = [
     "ConfigurationError",
     "DatabaseUnavailableError",
     "EventTimeoutError",
-    "InvalidValueError",
     "InstancePage",
     "InstanceQuery",
     "InstanceRecord",
+    "InvalidValueError",
     "LockAcquisitionError",
     "MalformedMigrationError",
     "MigrationError",
     "MigrationLockTimeoutError",
     "NonDeterminismError",
+    "OutboxEventNotFoundError",
     "ReceivedEvent",
     "ReceivedMessage",
     "RetryExhaustedError",

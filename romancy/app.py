@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -24,14 +25,17 @@ from romancy.errors import (
 )
 from romancy.hooks import WorkflowHooks
 from romancy.http import RomancyASGI
+from romancy.limits import check_name
 from romancy.outbox import OutboxRelayer
 from romancy.serialization import from_json, loads, parse_time
 from romancy.storage import (
     InstancePage,
     InstanceQuery,
     InstanceRecord,
+    OutboxEntry,
     Storage,
     notify,
+    outbox,
     parse_database_url,
 )
 from romancy.storage.notify import Listener
@@ -243,19 +247,24 @@ class App:
         self._engine.register(workflow)
 
     async def start_workflow(
-        self, workflow: Workflow[Any, Any], input: Any = None, *, instance_id: str | None = None
+        self,
+        workflow: Workflow[Any, Any] | str,
+        input: Any = None,
+        *,
+        instance_id: str | None = None,
     ) -> str:
-        """Start an instance and return its id at once; it runs on this worker (DESIGN D3).
+        """Start an instance and return its id at once; it runs on this worker.
 
-        ``instance_id`` picks the id; starting twice with one id raises
-        :class:`~romancy.WorkflowAlreadyExistsError`.
+        ``workflow`` is a workflow or the name of one registered with this App.
+        ``instance_id`` picks the id (a non-empty string of at most 255 characters);
+        starting twice with one id raises :class:`~romancy.WorkflowAlreadyExistsError`.
         """
         self.storage  # noqa: B018 - fail early and clearly when not started
         return await self._engine.start(workflow, input, instance_id)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord:
         """The instance row (any runtime's), or :class:`~romancy.WorkflowNotFoundError`."""
-        instance = await self.storage.get_instance(instance_id)
+        instance = await self.storage.get_instance(check_name(instance_id, "instance id"))
         if instance is None:
             raise WorkflowNotFoundError(instance_id)
         return instance
@@ -266,6 +275,7 @@ class App:
 
     async def wait_for_result(self, instance_id: str, *, timeout: float | None = None) -> Any:
         """Wait until the instance ends; its output, or the error it ended with."""
+        check_name(instance_id, "instance id")
         result = await self._result(await self._engine.wait(instance_id, timeout))
         if result.error is not None:
             raise result.error
@@ -277,7 +287,7 @@ class App:
         Cancelling a cancelled instance does nothing; a completed or failed one raises
         :class:`~romancy.WorkflowNotCancellableError`.
         """
-        await self._engine.cancel(instance_id, reason)
+        await self._engine.cancel(check_name(instance_id, "instance id"), reason)
 
     async def find_instances(
         self, input_filters: dict[str, Any] | None = None
@@ -293,6 +303,29 @@ class App:
         """
         options.setdefault("framework", self.config.framework)
         return await self.storage.list_instances(InstanceQuery(**options))
+
+    # -------------------------------------------------------------------- outbox
+
+    async def list_outbox_events(
+        self, *, status: str | None = None, event_type: str | None = None, limit: int = 100
+    ) -> list[OutboxEntry]:
+        """Outbox events of every runtime, newest first (see ``OutboxStore.list_events``)."""
+        return await self.storage.outbox.list_events(
+            status=status, event_type=event_type, limit=limit
+        )
+
+    async def retry_outbox_events(
+        self, event_ids: Sequence[str] = (), *, status: str = outbox.FAILED
+    ) -> int:
+        """Send ``failed`` (or other ``status``) events again; returns how many were reset.
+
+        See ``OutboxStore.retry_events``: an unknown id raises
+        :class:`~romancy.OutboxEventNotFoundError` and resets nothing.
+        """
+        reset = await self.storage.outbox.retry_events(event_ids, status=status)
+        if reset and self._relayer is not None:
+            self._relayer.wakeup.set()
+        return reset
 
     async def _result(self, instance: InstanceRecord | Outcome) -> WorkflowResult[Any]:
         workflow = self._engine.workflows.get(instance.workflow_name)
@@ -337,7 +370,11 @@ def register_workflow(app: App, workflow: Workflow[Any, Any]) -> None:
 
 
 async def start_workflow(
-    app: App, workflow: Workflow[Any, Any], input: Any = None, *, instance_id: str | None = None
+    app: App,
+    workflow: Workflow[Any, Any] | str,
+    input: Any = None,
+    *,
+    instance_id: str | None = None,
 ) -> str:
     """Same as :meth:`App.start_workflow`."""
     return await app.start_workflow(workflow, input, instance_id=instance_id)

@@ -33,9 +33,11 @@ from romancy.errors import (
     ChannelNotSubscribedError,
     ConfigurationError,
 )
+from romancy.limits import check_name, check_text
 from romancy.serialization import from_json, to_json
 from romancy.storage import Storage, Transaction, WaitingSubscriber
 from romancy.storage.notify import CHANNEL_MESSAGE, channel_message_payload
+from romancy.storage.payloads import check_payload
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
 
@@ -76,7 +78,7 @@ async def subscribe(
     """Subscribe this workflow to ``channel``; a channel's mode cannot change while it has
     subscribers (:class:`~romancy.ChannelModeConflictError`)."""
     requested = _mode(mode)
-    actual, stored = _actual(ctx, channel, requested), _stored_mode(requested)
+    actual, stored = _actual(ctx, _channel(channel), requested), _stored_mode(requested)
     storage = ctx.storage
     existing = await storage.channels.mode_of(actual)
     if existing is not None and existing != stored:
@@ -87,7 +89,7 @@ async def subscribe(
 
 async def unsubscribe(ctx: WorkflowContext, channel: str) -> None:
     """Stop receiving from ``channel``."""
-    actual = ctx.channel_name(channel)
+    actual = ctx.channel_name(_channel(channel))
     await ctx.storage.channels.unsubscribe(ctx.instance_id, actual)
     ctx.forget_subscription(channel)
 
@@ -108,7 +110,7 @@ async def receive(
     ``type`` decodes the data (a dataclass, pydantic model, …); ``timeout`` raises
     :class:`~romancy.ChannelMessageTimeoutError` when nothing arrives in time.
     """
-    step = activity_id or ctx.generate_activity_id(f"receive_{channel}")
+    step = activity_id or ctx.generate_activity_id(f"receive_{_channel(channel)}")
     ctx.claim_activity_id(step)
     recorded = ctx.log.take(step)
     if recorded is not None:
@@ -210,7 +212,8 @@ async def send_to(
     metadata: dict[str, Any] | None = None,
 ) -> str:
     """Send a message to one instance that subscribed to ``channel`` in direct mode."""
-    target = f"{channel}:{target_instance_id}"
+    check_name(target_instance_id, "target instance id")
+    target = _channel(f"{_channel(channel)}:{target_instance_id}")
     return await _publish_step(
         ctx, f"send_to_{target_instance_id}_{channel}", target, data, metadata
     )
@@ -309,6 +312,7 @@ async def _store(
     objects_only: bool = True,
 ) -> str:
     """Insert a message (and its NOTIFY hint) in ``tx``; returns its text id."""
+    _channel(channel)
     payload = (
         data if isinstance(data, bytes) else to_json(data, what=f"message on channel {channel!r}")
     )
@@ -320,6 +324,9 @@ async def _store(
     message_id = str(uuid.uuid4())
     meta = to_json(metadata, what="message metadata") if metadata else None
     data_type, text, binary, meta_text = wire.message_columns(payload, meta)
+    check_payload(storage, text or binary or b"", f"message on channel {channel!r}")
+    if meta_text is not None:
+        check_text(meta_text, "message metadata")  # a TEXT column on MySQL/MariaDB
     await storage.channels.insert_message(
         channel, message_id, data_type, text, binary, meta_text, tx=tx
     )
@@ -364,22 +371,31 @@ def _publisher_id() -> str:
 
 async def join_group(ctx: WorkflowContext, group: str) -> None:
     """Add this instance to ``group`` (memberships end with the workflow)."""
-    await ctx.storage.channels.join_group(ctx.instance_id, group)
+    await ctx.storage.channels.join_group(ctx.instance_id, _group(group))
     ctx.note_group()
 
 
 async def leave_group(ctx: WorkflowContext, group: str) -> None:
     """Remove this instance from ``group``."""
-    await ctx.storage.channels.leave_group(ctx.instance_id, group)
+    await ctx.storage.channels.leave_group(ctx.instance_id, _group(group))
 
 
 async def get_group_members(source: App | Storage, group: str) -> list[str]:
     """The instance ids in ``group``."""
     storage = source if isinstance(source, Storage) else source.storage
-    return await storage.channels.group_members(group)
+    return await storage.channels.group_members(_group(group))
 
 
 # ------------------------------------------------------------------------- helpers
+
+
+def _channel(name: str) -> str:
+    """``name`` if every backend can store it as a channel name."""
+    return check_name(name, "channel name")
+
+
+def _group(name: str) -> str:
+    return check_name(name, "group name")
 
 
 def _mode(mode: ChannelMode | str) -> ChannelMode:

@@ -71,6 +71,8 @@ class AppConfig:
     notify_reconnect_delay: float = 60.0
     #: Largest HTTP request body the ASGI app accepts (413 beyond).
     max_request_bytes: int = 1_048_576
+    #: Deepest nesting of arrays/objects in a JSON body the ASGI app accepts (400 beyond).
+    max_json_depth: int = 64
     #: Connections per pool (PostgreSQL/MySQL; SQLite readers).
     pool_size: int = 10
 

@@ -8,6 +8,7 @@ from romancy.engine.replay import ReplayLog
 from romancy.engine.session import ActivitySession, current_session
 from romancy.errors import RomancyError
 from romancy.hooks import WorkflowHooks
+from romancy.limits import fit_name
 
 if TYPE_CHECKING:
     from romancy.app import App
@@ -91,7 +92,7 @@ class WorkflowContext:
         """The next deterministic id for ``name``: ``name:1``, ``name:2``, …"""
         count = self._counters.get(name, 0) + 1
         self._counters[name] = count
-        return f"{name}:{count}"
+        return fit_name(f"{name}:{count}")
 
     def claim_activity_id(self, activity_id: str) -> None:
         """Refuse an id this run has already used (two steps may not share one)."""

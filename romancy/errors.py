@@ -20,6 +20,11 @@ class InvalidValueError(RomancyError, ValueError):
     the wrong type); the message names the argument and the rule. Nothing was written."""
 
 
+class MalformedJSONError(InvalidValueError):
+    """Text received as JSON is not strict JSON (bad syntax, ``NaN``/``Infinity``, a number
+    beyond any float, or nesting deeper than the limit); the message says which."""
+
+
 class DatabaseUnavailableError(RomancyError):
     """The database could not be reached or refused the connection."""
 
@@ -54,6 +59,15 @@ class WorkflowNotFoundError(RomancyError, LookupError):
     def __init__(self, instance_id: str) -> None:
         super().__init__(f"workflow instance {instance_id} not found")
         self.instance_id = instance_id
+
+
+class OutboxEventNotFoundError(RomancyError, LookupError):
+    """No outbox event has one of the given ids (``event_ids``); nothing was changed."""
+
+    def __init__(self, event_ids: list[str]) -> None:
+        plural = "s" if len(event_ids) > 1 else ""
+        super().__init__(f"no outbox event with id{plural} {', '.join(event_ids)}")
+        self.event_ids = event_ids
 
 
 class WorkflowNotRegisteredError(RomancyError, LookupError):

@@ -22,6 +22,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from romancy import hooks as h
 from romancy.channels import ChannelMode, publish_message, receive, subscribe
+from romancy.cloudevent import (
+    EDDA_TARGET,
+    ROMANCY_TARGET,
+    CloudEvent,
+    check_attribute,
+    check_event,
+    event_channel,
+)
 from romancy.context import WorkflowContext
 from romancy.engine.session import current_session, inside_activity
 from romancy.errors import ChannelMessageTimeoutError, EventTimeoutError
@@ -35,40 +43,6 @@ if TYPE_CHECKING:
     from romancy.app import App
 
 T = TypeVar("T")
-
-#: CloudEvent extensions that target one instance.
-ROMANCY_TARGET = "romancyinstanceid"
-EDDA_TARGET = "eddainstanceid"
-
-
-@dataclass(frozen=True)
-class CloudEvent:
-    """A CloudEvents 1.0 event (Go's ``CloudEvent``)."""
-
-    id: str
-    type: str
-    source: str
-    specversion: str = "1.0"
-    time: datetime | None = None
-    datacontenttype: str | None = None
-    dataschema: str | None = None
-    subject: str | None = None
-    data: Any = None
-    extensions: dict[str, Any] = field(default_factory=dict)
-
-    def view(self) -> wire.CloudEventView:
-        return wire.CloudEventView(
-            id=self.id,
-            type=self.type,
-            source=self.source,
-            specversion=self.specversion,
-            time=self.time.isoformat() if self.time else None,
-            datacontenttype=self.datacontenttype,
-            subject=self.subject,
-            dataschema=self.dataschema,
-            extensions=dict(self.extensions),
-            data=self.data,
-        )
 
 
 @dataclass(frozen=True)
@@ -151,8 +125,11 @@ async def wait_event(
 async def ingest_cloudevent(app: App, event: CloudEvent) -> str:
     """Publish an incoming event to its channel and start its handler workflows.
 
-    Returns the channel message id.
+    Returns the channel message id. An event that breaks the rules of
+    :func:`romancy.cloudevent.check_event` raises :class:`~romancy.InvalidValueError`
+    before anything is stored.
     """
+    check_event(event)
     romancy_target = event.extensions.get(ROMANCY_TARGET)
     edda_target = event.extensions.get(EDDA_TARGET)
     await h.call_hook(
@@ -162,10 +139,13 @@ async def ingest_cloudevent(app: App, event: CloudEvent) -> str:
             event.type, event.id, event.source, str(romancy_target or edda_target or "")
         ),
     )
-    channel = f"{event.type}:{romancy_target}" if romancy_target else event.type
     data, metadata = wire.cloudevent_message(event.view())
     message_id = await publish_message(
-        app, channel, data, metadata, only_instance=str(edda_target) if edda_target else None
+        app,
+        event_channel(event),
+        data,
+        metadata,
+        only_instance=str(edda_target) if edda_target else None,
     )
     handler = app.engine.workflows.get(event.type)
     if handler is not None and handler.event_handler:
@@ -186,8 +166,12 @@ async def send_event(
 
     Inside an activity it joins the step's transaction (it is sent only if the step
     commits). From workflow code it is a recorded step of its own (never queued twice).
+    The attributes obey the limits of :mod:`romancy.cloudevent`.
     """
-    event_id = event_id or str(uuid.uuid4())
+    event_id = check_attribute("id", event_id or str(uuid.uuid4()))
+    check_attribute("type", event_type)
+    check_attribute("source", source)
+    check_attribute("datacontenttype", content_type)
     payload = data if isinstance(data, bytes) else dumps(data, what=f"event {event_type!r}")
     storage = ctx.storage
     if inside_activity():

@@ -7,24 +7,28 @@
   instance, 409 not cancellable
 
 Errors are JSON ``{"error", "error_type", "retryable"}`` (``retryable`` a real boolean):
-400 malformed JSON or a missing/invalid attribute, 405 wrong method, 413 a body over
-``max_request_bytes``, 415 batch mode. A rejected request stores nothing. Mount it under a
-prefix with any ASGI server or framework; ``root_path`` is honoured.
+400 malformed JSON or an attribute breaking a rule of :mod:`romancy.cloudevent`, 405 wrong
+method, 413 a body over ``max_request_bytes``, 415 batch mode. A rejected request stores
+nothing. Mount it under a prefix with any ASGI server or framework; ``root_path`` is
+honoured.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
-from romancy.errors import WorkflowNotCancellableError, WorkflowNotFoundError
-from romancy.events import CloudEvent, ingest_cloudevent
-from romancy.serialization import parse_time
+from romancy.cloudevent_http import BATCH, from_http, media_type
+from romancy.errors import (
+    InvalidValueError,
+    MalformedJSONError,
+    WorkflowNotCancellableError,
+    WorkflowNotFoundError,
+)
+from romancy.events import ingest_cloudevent
+from romancy.jsontext import parse_json
+from romancy.limits import check_name
 
 if TYPE_CHECKING:
     from romancy.app import App
@@ -33,10 +37,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-_STRUCTURED = "application/cloudevents+json"
-_BATCH = "application/cloudevents-batch+json"
-_CORE = {"id", "source", "type", "specversion", "time", "datacontenttype", "dataschema", "subject"}
 
 
 class HTTPError(Exception):
@@ -53,6 +53,7 @@ class RomancyASGI:
     def __init__(self, app: App) -> None:
         self._app = app
         self._limit = app.config.max_request_bytes
+        self._max_depth = app.config.max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -62,13 +63,12 @@ class RomancyASGI:
             return
         try:
             status, body = await self._route(scope, receive)
+        except MalformedJSONError as error:
+            status, body = 400, _error_body("ParseError", str(error))
+        except InvalidValueError as error:  # bad input, refused before anything is stored
+            status, body = 400, _error_body("ValidationError", str(error))
         except HTTPError as error:
-            status = error.status
-            body = {
-                "error": str(error),
-                "error_type": error.error_type,
-                "retryable": error.retryable,
-            }
+            status, body = error.status, _error_body(error.error_type, str(error), error.retryable)
         await _respond(send, status, body)
 
     async def _route(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
@@ -83,10 +83,15 @@ class RomancyASGI:
         if path.startswith("/cancel/"):
             if method != "POST":
                 raise _method_not_allowed(method, "POST")
-            return await self._cancel(unquote(path[len("/cancel/") :]), scope, receive)
+            # The ASGI path is percent-decoded already: decoding again would mangle ids.
+            return await self._cancel(path[len("/cancel/") :], scope, receive)
         if method != "POST":
             raise _method_not_allowed(method, "POST")
-        event = parse_cloudevent(_headers(scope), await self._body(scope, receive))
+        headers = _headers(scope)
+        if media_type(headers.get("content-type")) == BATCH:
+            raise HTTPError(415, "UnsupportedMediaType", "batched CloudEvents are not supported")
+        body = await self._body(scope, receive)
+        event = from_http(headers, body, max_depth=self._max_depth)
         await ingest_cloudevent(self._app, event)
         return 202, {"status": "accepted"}
 
@@ -95,10 +100,11 @@ class RomancyASGI:
     ) -> tuple[int, dict[str, Any]]:
         if not instance_id or "/" in instance_id:
             raise HTTPError(400, "ValidationError", "missing instance ID")
+        check_name(instance_id, "instance id")
         raw = await self._body(scope, receive)
         reason = ""
         if raw.strip():
-            payload = _json(raw)
+            payload = parse_json(raw, what="the cancel request", max_depth=self._max_depth)
             if not isinstance(payload, dict) or not isinstance(payload.get("reason", ""), str):
                 raise HTTPError(400, "ValidationError", 'the body must be {"reason": "<text>"}')
             reason = payload.get("reason", "")
@@ -141,92 +147,6 @@ class RomancyASGI:
                 return
 
 
-def parse_cloudevent(headers: dict[str, str], body: bytes) -> CloudEvent:
-    """A CloudEvent from an HTTP request in binary or structured content mode."""
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == _BATCH:
-        raise HTTPError(415, "UnsupportedMediaType", "batched CloudEvents are not supported")
-    if "ce-specversion" in headers:
-        return _binary_event(headers, body, content_type)
-    if content_type in (_STRUCTURED, "application/json", ""):
-        envelope = _json(body)
-        if not isinstance(envelope, dict):
-            raise HTTPError(400, "ValidationError", "a structured CloudEvent must be a JSON object")
-        return _structured_event(envelope)
-    raise HTTPError(
-        400,
-        "ValidationError",
-        f"not a CloudEvent: no ce-specversion header and content type {content_type!r}",
-    )
-
-
-def _binary_event(headers: dict[str, str], body: bytes, content_type: str) -> CloudEvent:
-    attributes = {k[3:]: v for k, v in headers.items() if k.startswith("ce-")}
-    data: Any = None
-    if body:
-        if "json" in content_type:
-            data = _json(body)
-        elif content_type.startswith("text/"):
-            data = body.decode("utf-8", errors="replace")
-        else:
-            data = body
-    return _event(attributes, data, content_type or None)
-
-
-def _structured_event(envelope: dict[str, Any]) -> CloudEvent:
-    attributes = {k: v for k, v in envelope.items() if k not in ("data", "data_base64")}
-    if "data_base64" in envelope:
-        try:
-            data: Any = base64.b64decode(str(envelope["data_base64"]), validate=True)
-        except (binascii.Error, ValueError):
-            raise HTTPError(400, "ValidationError", "data_base64 is not valid base64") from None
-    else:
-        data = envelope.get("data")
-    return _event(attributes, data, attributes.get("datacontenttype"))
-
-
-def _event(attributes: dict[str, Any], data: Any, content_type: str | None) -> CloudEvent:
-    missing = [name for name in ("specversion", "id", "source", "type") if not attributes.get(name)]
-    if missing:
-        raise HTTPError(
-            400, "ValidationError", f"missing required attribute(s): {', '.join(missing)}"
-        )
-    if str(attributes["specversion"]) != "1.0":
-        raise HTTPError(
-            400, "ValidationError", f"unsupported specversion {attributes['specversion']!r}"
-        )
-    for name in ("id", "source", "type"):
-        if not isinstance(attributes[name], str):
-            raise HTTPError(400, "ValidationError", f"attribute {name!r} must be a string")
-    moment: datetime | None = None
-    if attributes.get("time"):
-        try:
-            moment = parse_time(str(attributes["time"]))
-        except ValueError:
-            raise HTTPError(
-                400, "ValidationError", f"attribute 'time' is not RFC 3339: {attributes['time']!r}"
-            ) from None
-    return CloudEvent(
-        id=attributes["id"],
-        type=attributes["type"],
-        source=attributes["source"],
-        specversion="1.0",
-        time=moment,
-        datacontenttype=content_type,
-        dataschema=attributes.get("dataschema"),
-        subject=attributes.get("subject"),
-        data=data,
-        extensions={k: v for k, v in attributes.items() if k not in _CORE},
-    )
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise HTTPError(400, "ParseError", f"malformed JSON: {error}") from None
-
-
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
@@ -245,6 +165,10 @@ def _method_not_allowed(method: str, allowed: str) -> HTTPError:
 
 def _too_large(limit: int) -> HTTPError:
     return HTTPError(413, "PayloadTooLarge", f"request body over the {limit}-byte limit")
+
+
+def _error_body(error_type: str, message: str, retryable: bool = False) -> dict[str, Any]:
+    return {"error": message, "error_type": error_type, "retryable": retryable}
 
 
 async def _respond(send: Send, status: int, body: dict[str, Any]) -> None:

@@ -9,6 +9,8 @@ accepted.
 
 from __future__ import annotations
 
+import hashlib
+
 from romancy.errors import InvalidValueError
 
 #: Characters in a name or id column (``VARCHAR(255)`` on MySQL/MariaDB).
@@ -42,3 +44,20 @@ def check_text(value: str, what: str, *, max_bytes: int | None = TEXT_MAX_BYTES)
         if size > max_bytes:
             raise InvalidValueError(f"{what} is {size} bytes; the limit is {max_bytes}")
     return value
+
+
+def check_limit(value: object, what: str = "limit", *, maximum: int = 1000) -> int:
+    """``value`` if it is an int from 1 to ``maximum`` (a page size or a batch size)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InvalidValueError(f"{what} must be an integer from 1 to {maximum}, got {value!r}")
+    return value
+
+
+def fit_name(value: str, max_chars: int = NAME_MAX_CHARS) -> str:
+    """``value``, or when it is longer than ``max_chars`` a prefix of it followed by a
+    digest of the whole: a deterministic id that fits the column (activity ids built
+    from long channel names)."""
+    if len(value) <= max_chars:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", errors="surrogatepass")).hexdigest()[:32]
+    return f"{value[: max_chars - len(digest) - 1]}~{digest}"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from romancy.engine.signals import RecurSuspend
 from romancy.errors import ConfigurationError
+from romancy.limits import check_name
 from romancy.serialization import to_json, type_hints
 
 if TYPE_CHECKING:
@@ -54,6 +55,15 @@ class Workflow(Generic[InputT, OutputT]):
             (self.source_code or self.name).encode("utf-8")
         ).hexdigest()
 
+    def same_definition(self, other: Workflow[Any, Any]) -> bool:
+        """Whether ``other`` is this workflow again: the same function, or one with the
+        same name and source (a module imported twice defines its functions twice)."""
+        return self.fn is other.fn or (
+            bool(self.source_code)
+            and (self.name, self.source_code, self.event_handler)
+            == (other.name, other.source_code, other.event_handler)
+        )
+
     async def __call__(self, ctx: Any, input: Any = None) -> OutputT:
         """Run the body (the engine calls this; call ``start_workflow`` to start one)."""
         return await (self.fn(ctx, input) if self.takes_input else self.fn(ctx))
@@ -65,8 +75,20 @@ _REGISTRY: dict[str, Workflow[Any, Any]] = {}
 def define_workflow(
     name: str, fn: Callable[..., Awaitable[OutputT]], *, event_handler: bool = False
 ) -> Workflow[Any, OutputT]:
-    """Define a workflow named ``name`` (Go's ``DefineWorkflow``)."""
-    definition: Workflow[Any, OutputT] = Workflow(name, fn, event_handler)
+    """Define a workflow named ``name`` (Go's ``DefineWorkflow``).
+
+    A name holds one definition per process: defining a different workflow under a
+    taken name raises :class:`~romancy.ConfigurationError`.
+    """
+    definition: Workflow[Any, OutputT] = Workflow(
+        check_name(name, "workflow name"), fn, event_handler
+    )
+    existing = _REGISTRY.get(name)
+    if existing is not None and not existing.same_definition(definition):
+        raise ConfigurationError(
+            f"a different workflow is already defined as {name!r} "
+            f"({existing.fn.__module__}.{existing.fn.__qualname__}); workflow names are unique"
+        )
     _REGISTRY[name] = definition
     return definition
 

@@ -5,6 +5,11 @@
 #   scripts/db-servers.sh env     print the ROMANCY_TEST_*_URL exports for the running servers
 #   scripts/db-servers.sh stop    stop both servers (data is kept)
 #
+# `start` and `stop` take an optional backend (postgresql or mysql) to act on one server
+# only; `stop` waits until the server has exited, so stop + start is a restart.
+# ROMANCY_DB_DIR, ROMANCY_PG_PORT and ROMANCY_MYSQL_PORT select another instance (the chaos
+# tests start private servers this way, to restart them without disturbing other tests).
+#
 # Servers listen on non-default ports so they never collide with a system instance.
 # Durability is relaxed (fsync off): these servers hold throw-away test data only.
 set -euo pipefail
@@ -114,18 +119,32 @@ print_env() {
     echo "export ROMANCY_TEST_MYSQL_ORIGIN=$origin"
 }
 
-stop_all() {
+stop_postgres() {
     local bin; bin=$(pg_bin || true)
     if [ -n "$bin" ] && [ -s "$ROOT/pg/postmaster.pid" ]; then
         su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$ROOT/pg' -m fast stop" >/dev/null || true
     fi
-    if [ -s "$ROOT/mariadb/mariadb.pid" ]; then kill "$(cat "$ROOT/mariadb/mariadb.pid")" 2>/dev/null || true; fi
-    log "stopped"
+    log "postgresql stopped"
 }
 
-case "${1:-start}" in
-    start) start_postgres; start_mariadb; print_env ;;
-    env) print_env ;;
-    stop) stop_all ;;
-    *) echo "usage: $0 start|env|stop" >&2; exit 2 ;;
+stop_mariadb() {
+    local pid
+    if [ -s "$ROOT/mariadb/mariadb.pid" ]; then
+        pid=$(cat "$ROOT/mariadb/mariadb.pid")
+        kill "$pid" 2>/dev/null || true
+        # kill only asks: wait for the exit, so a start right after binds the port.
+        for _ in $(seq 1 240); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    fi
+    log "mariadb stopped"
+}
+
+case "${1:-start}:${2:-all}" in
+    start:all) start_postgres; start_mariadb; print_env ;;
+    start:postgresql) start_postgres; print_env ;;
+    start:mysql) start_mariadb; print_env ;;
+    env:*) print_env ;;
+    stop:all) stop_postgres; stop_mariadb ;;
+    stop:postgresql) stop_postgres ;;
+    stop:mysql) stop_mariadb ;;
+    *) echo "usage: $0 start|env|stop [postgresql|mysql]" >&2; exit 2 ;;
 esac

@@ -11,11 +11,11 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from romancy.cli import instances, messaging, migrate, schema
+from romancy.cli import instances, messaging, migrate, outbox, schema
 from romancy.cli.options import add_database_flag
 from romancy.errors import RomancyError
 
-_COMMANDS = (migrate, instances, messaging, schema)
+_COMMANDS = (migrate, instances, messaging, outbox, schema)
 
 
 def build_parser() -> argparse.ArgumentParser:

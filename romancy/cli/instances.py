@@ -242,14 +242,16 @@ async def _open(args: argparse.Namespace) -> AsyncIterator[Storage]:
         await storage.close()
 
 
-async def _read(storage: Storage, query: Callable[[], Awaitable[_T]]) -> _T:
-    """Run a read, naming the database when it fails (typically: not migrated yet)."""
+async def _read(
+    storage: Storage, query: Callable[[], Awaitable[_T]], what: str = "workflow instances"
+) -> _T:
+    """Run a query, naming the database when it fails (typically: not migrated yet)."""
     try:
         return await query()
     except DBAPIError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise DatabaseUnavailableError(
-            f"cannot read workflow instances from {storage.url.redacted}: {reason} "
+            f"cannot read {what} from {storage.url.redacted}: {reason} "
             "(is the schema migrated? see `romancy migrate status`)"
         ) from None
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from romancy.engine.cancellation import finish_first
+from romancy.errors import DatabaseUnavailableError
 from romancy.storage import Storage, Transaction, WaitingSubscriber
 from romancy.storage.notify import RESUMABLE, resumable_payload
 from romancy.wire import history as wire_history
@@ -56,7 +57,7 @@ async def deliver_next(storage: Storage, worker_id: str, waiting: WaitingSubscri
         # Not stopped half-way by a shutdown: a foreign instance's lock would stay held
         # (and its receive stall) until the lease ran out.
         return await finish_first(_deliver_locked(storage, owner, waiting))
-    except (OperationalError, InterfaceError) as error:  # e.g. a deadlock victim
+    except (OperationalError, InterfaceError, DatabaseUnavailableError) as error:  # e.g. a deadlock
         log.info("delivery into %s deferred: %s", waiting.instance_id, error)
         return False
 

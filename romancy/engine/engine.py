@@ -20,13 +20,17 @@ from romancy.engine.delivery import wake_waiters
 from romancy.engine.run import ACTIVE_STATUSES, TERMINAL_STATUSES, Outcome, WorkflowRun
 from romancy.engine.signals import ChannelMessageSuspend
 from romancy.errors import (
+    ConfigurationError,
     DatabaseUnavailableError,
+    InvalidValueError,
     WorkflowNotCancellableError,
     WorkflowNotFoundError,
     WorkflowNotRegisteredError,
 )
+from romancy.limits import check_name
 from romancy.serialization import dumps, loads, to_json
 from romancy.storage import NewInstance, Storage, TimerRecord, WaitingSubscriber
+from romancy.storage.payloads import check_payload
 from romancy.wire import history as wire
 from romancy.workflow import Workflow
 
@@ -73,8 +77,13 @@ class Engine:
     def register(self, workflow: Workflow[Any, Any]) -> None:
         """Make ``workflow`` runnable (and resumable) on this worker."""
         existing = self.workflows.get(workflow.name)
-        if existing is not None and existing is not workflow:
-            log.warning("workflow %r registered again; the new definition wins", workflow.name)
+        if existing is not None and not existing.same_definition(workflow):
+            # Instances of the name would run one definition or the other depending on
+            # which call registered last: refuse instead of guessing.
+            raise ConfigurationError(
+                f"another workflow is already registered as {workflow.name!r}; give this "
+                "one a different name (a new version of the code belongs in a new deploy)"
+            )
         self.workflows[workflow.name] = workflow
 
     def workflow_for(self, name: str) -> Workflow[Any, Any]:
@@ -86,12 +95,26 @@ class Engine:
     # ------------------------------------------------------------------- starting
 
     async def start(
-        self, workflow: Workflow[Any, Any], input: Any, instance_id: str | None = None
+        self, workflow: Workflow[Any, Any] | str, input: Any, instance_id: str | None = None
     ) -> str:
-        """Create the instance (already locked by us) and run it in the background."""
+        """Create the instance (already locked by us) and run it in the background.
+
+        ``workflow`` is a workflow or the name of one registered here.
+        """
+        if isinstance(workflow, str):
+            workflow = self.workflow_for(workflow)
+        elif not isinstance(workflow, Workflow):
+            raise InvalidValueError(
+                "start_workflow takes a workflow (defined with @romancy.workflow) or the "
+                f"name of one registered with this App, not {type(workflow).__name__}"
+            )
+        instance_id = str(uuid.uuid4()) if instance_id is None else instance_id
+        check_name(instance_id, "instance id")
         self.register(workflow)
-        input_json = to_json(input, what=f"input of workflow {workflow.name!r}")
-        instance_id = instance_id or str(uuid.uuid4())
+        what = f"input of workflow {workflow.name!r}"
+        input_json = to_json(input, what=what)
+        input_data = dumps(input_json)
+        check_payload(self.storage, input_data, what)
         await self.storage.create_instance(
             NewInstance(
                 instance_id=instance_id,
@@ -100,7 +123,7 @@ class Engine:
                 source_code=workflow.source_code,
                 owner_service=self.config.service_name,
                 framework=self.config.framework,
-                input_data=dumps(input_json),
+                input_data=input_data,
                 locked_by=self.worker_id,
                 lock_seconds=self.config.stale_lock_timeout,
             )
@@ -316,8 +339,8 @@ class Engine:
             self.worker_id, list(asked), self.config.stale_lock_timeout
         )
         for instance_id, running in asked.items():
-            if self._runs.get(instance_id) is not running:
-                continue  # ended (or was replaced) meanwhile
+            if self._runs.get(instance_id) is not running or running.run.releasing:
+                continue  # ended, replaced or giving its lock back meanwhile
             status = held.get(instance_id)
             if status is None:
                 log.warning("instance %s: lock lost; stopping the local run", instance_id)

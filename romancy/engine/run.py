@@ -87,6 +87,9 @@ class WorkflowRun:
         self.status = status
         self.cancel_reason: str | None = None
         self.shutting_down = False
+        # Set once the run starts giving its lock back (ending, suspending, handing back):
+        # from then on a renewal that finds no lock is not a lost lease.
+        self.releasing = False
         self.ctx: WorkflowContext | None = None  # of the current pass
         self.started = time.monotonic()
 
@@ -291,6 +294,7 @@ class WorkflowRun:
                         tx=tx,
                     )
                     status, waiting_on = "waiting_for_message", signal.activity_id
+                self.releasing = True
                 if not await storage.update_instance(
                     self.instance_id,
                     status=status,
@@ -331,6 +335,7 @@ class WorkflowRun:
 
     async def _hand_back(self, why: str) -> None:
         """Leave the instance ``running`` and unlocked, for any worker to resume."""
+        self.releasing = True
         try:
             await self.engine.storage.unlock_instance(self.instance_id, self.engine.worker_id)
         except Exception as error:  # its lease expires anyway
@@ -354,6 +359,7 @@ class WorkflowRun:
         if tx is None and cleanup:
             async with storage.transaction() as own:
                 return await self._end(own, status, output, from_status)
+        self.releasing = True
         done = await storage.update_instance(
             self.instance_id,
             status=status,

@@ -19,6 +19,7 @@ import random
 
 import httpx
 
+from romancy.cloudevent_http import header_value
 from romancy.config import AppConfig
 from romancy.engine.cancellation import sleep_or_wake
 from romancy.serialization import format_time
@@ -125,7 +126,7 @@ class OutboxRelayer:
         )
         content_type = event.content_type or "application/json"
         if not self._config.outbox_structured:
-            headers = {f"ce-{name}": value for name, value in attributes.items()}
+            headers = {f"ce-{name}": header_value(value) for name, value in attributes.items()}
             headers["content-type"] = content_type
             return body, headers
         envelope: dict[str, object] = {**attributes, "datacontenttype": content_type}

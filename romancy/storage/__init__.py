@@ -1,6 +1,7 @@
 """Persistence: the :class:`Storage` the engine talks to, URL parsing and migrations."""
 
 from romancy.storage.migrations import Migration, MigrationRunner, MigrationState
+from romancy.storage.outbox import OutboxEntry
 from romancy.storage.records import (
     CompensationRecord,
     HistoryRecord,
@@ -31,6 +32,7 @@ __all__ = [
     "MigrationRunner",
     "MigrationState",
     "NewInstance",
+    "OutboxEntry",
     "OutboxRecord",
     "Storage",
     "SubscriptionRecord",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from romancy.storage.collisions import refuse_twin
 from romancy.storage.execution import insert_returning_id
 from romancy.storage.records import MessageRecord, SubscriptionRecord, WaitingSubscriber
 from romancy.storage.tables import (
@@ -26,6 +27,7 @@ from romancy.storage.tables import (
 )
 
 if TYPE_CHECKING:
+    from romancy.storage.dialects import Dialect
     from romancy.storage.sql import Storage, Transaction
 
 _subs = channel_subscriptions
@@ -42,6 +44,8 @@ class ChannelStore:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
         self._dialect = storage.dialect
+        #: Names and ids compare character for character on every backend.
+        self._exact = storage.dialect.exact
 
     # ------------------------------------------------------------------- messages
 
@@ -73,7 +77,12 @@ class ChannelStore:
     ) -> MessageRecord | None:
         """The first message a subscriber may take: after its cursor (broadcast), or the
         oldest unclaimed one (competing; skipping rows other transactions hold)."""
-        query = select(*_msgs.c).where(_msgs.c.channel == channel).order_by(_msgs.c.id).limit(1)
+        query = (
+            select(*_msgs.c)
+            .where(self._exact(_msgs.c.channel, channel))
+            .order_by(_msgs.c.id)
+            .limit(1)
+        )
         if mode == "competing":
             claimed = exists().where(_claims.c.message_id == _msgs.c.message_id)
             query = query.where(not_(claimed))
@@ -119,7 +128,9 @@ class ChannelStore:
         conn, d = tx.connection, self._dialect
         await conn.execute(
             update(_subs)
-            .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+            .where(
+                self._exact(_subs.c.instance_id, instance_id), self._exact(_subs.c.channel, channel)
+            )
             .values(cursor_message_id=sequence)
         )
         await conn.execute(
@@ -150,7 +161,7 @@ class ChannelStore:
 
     async def mode_of(self, channel: str, *, tx: Transaction | None = None) -> str | None:
         """The mode any subscription of ``channel`` has (a channel's mode is locked)."""
-        query = select(_subs.c.mode).where(_subs.c.channel == channel).limit(1)
+        query = select(_subs.c.mode).where(self._exact(_subs.c.channel, channel)).limit(1)
         async with self._storage._use(tx, read_only=tx is None) as conn:
             return await conn.scalar(query)
 
@@ -163,7 +174,8 @@ class ChannelStore:
         async with self._storage._use(tx, atomic=True) as conn:
             current = await conn.scalar(
                 select(_subs.c.mode).where(
-                    _subs.c.instance_id == instance_id, _subs.c.channel == channel
+                    self._exact(_subs.c.instance_id, instance_id),
+                    self._exact(_subs.c.channel, channel),
                 )
             )
             if current == mode:
@@ -171,20 +183,28 @@ class ChannelStore:
             if current is not None:
                 await conn.execute(
                     update(_subs)
-                    .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+                    .where(
+                        self._exact(_subs.c.instance_id, instance_id),
+                        self._exact(_subs.c.channel, channel),
+                    )
                     .values(mode=mode)
                 )
                 return
             start = None
             if mode == "broadcast":
                 start = await conn.scalar(
-                    select(func.coalesce(func.max(_msgs.c.id), 0)).where(_msgs.c.channel == channel)
+                    select(func.coalesce(func.max(_msgs.c.id), 0)).where(
+                        self._exact(_msgs.c.channel, channel)
+                    )
                 )
-            await conn.execute(
+            added = await conn.execute(
                 d.insert_ignore(_subs).values(
                     instance_id=instance_id, channel=channel, mode=mode, cursor_message_id=start
                 )
             )
+            if not added.rowcount:
+                mine = self._exact(_subs.c.instance_id, instance_id)
+                await refuse_twin(conn, _subs.c.channel, channel, "channel name", mine)
             if start is not None:
                 await conn.execute(
                     d.insert_ignore(_cursors).values(
@@ -203,7 +223,8 @@ class ChannelStore:
             for table in (_subs, _cursors):
                 await conn.execute(
                     delete(table).where(
-                        table.c.instance_id == instance_id, table.c.channel == channel
+                        self._exact(table.c.instance_id, instance_id),
+                        self._exact(table.c.channel, channel),
                     )
                 )
 
@@ -225,12 +246,14 @@ class ChannelStore:
                 _subs.outerjoin(
                     _cursors,
                     and_(
-                        _cursors.c.channel == _subs.c.channel,
-                        _cursors.c.instance_id == _subs.c.instance_id,
+                        self._exact(_cursors.c.channel, _subs.c.channel),
+                        self._exact(_cursors.c.instance_id, _subs.c.instance_id),
                     ),
                 )
             )
-            .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+            .where(
+                self._exact(_subs.c.instance_id, instance_id), self._exact(_subs.c.channel, channel)
+            )
         )
         async with self._storage._use(tx, read_only=tx is None) as conn:
             row = (await conn.execute(query)).first()
@@ -256,7 +279,9 @@ class ChannelStore:
         )
         result = await tx.connection.execute(
             update(_subs)
-            .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+            .where(
+                self._exact(_subs.c.instance_id, instance_id), self._exact(_subs.c.channel, channel)
+            )
             .values(activity_id=activity_id, timeout_at=timeout_at)
         )
         return result.rowcount > 0
@@ -265,7 +290,9 @@ class ChannelStore:
         """The subscription no longer waits."""
         await tx.connection.execute(
             update(_subs)
-            .where(_subs.c.instance_id == instance_id, _subs.c.channel == channel)
+            .where(
+                self._exact(_subs.c.instance_id, instance_id), self._exact(_subs.c.channel, channel)
+            )
             .values(activity_id=None, timeout_at=None)
         )
 
@@ -273,7 +300,7 @@ class ChannelStore:
         """None of the instance's subscriptions waits any more (cancellation)."""
         await tx.connection.execute(
             update(_subs)
-            .where(_subs.c.instance_id == instance_id)
+            .where(self._exact(_subs.c.instance_id, instance_id))
             .values(activity_id=None, timeout_at=None)
         )
 
@@ -281,9 +308,9 @@ class ChannelStore:
         self, channel: str, *, instance_id: str | None = None, tx: Transaction | None = None
     ) -> list[WaitingSubscriber]:
         """Instances of any runtime waiting on ``channel`` (optionally: just one)."""
-        query = _waiting_query().where(_subs.c.channel == channel)
+        query = _waiting_query(self._dialect).where(self._exact(_subs.c.channel, channel))
         if instance_id is not None:
-            query = query.where(_subs.c.instance_id == instance_id)
+            query = query.where(self._exact(_subs.c.instance_id, instance_id))
         async with self._storage._use(tx, read_only=tx is None) as conn:
             return [
                 WaitingSubscriber(*row) for row in await conn.execute(query.order_by(_subs.c.id))
@@ -292,7 +319,7 @@ class ChannelStore:
     async def expired_waits(self, framework: str, *, limit: int) -> list[WaitingSubscriber]:
         """Waits of ``framework``'s instances whose deadline has passed."""
         query = (
-            _waiting_query()
+            _waiting_query(self._dialect)
             .where(
                 _instances.c.framework == framework,
                 _subs.c.timeout_at.is_not(None),
@@ -322,8 +349,8 @@ class ChannelStore:
             func.coalesce(
                 select(_cursors.c.last_delivered_id)
                 .where(
-                    _cursors.c.channel == _subs.c.channel,
-                    _cursors.c.instance_id == _subs.c.instance_id,
+                    self._exact(_cursors.c.channel, _subs.c.channel),
+                    self._exact(_cursors.c.instance_id, _subs.c.instance_id),
                 )
                 # Nested inside EXISTS below: without this it would not correlate to the
                 # outer subscription and would read every subscription's cursor.
@@ -333,14 +360,16 @@ class ChannelStore:
             ),
         )
         readable = or_(_instances.c.framework.not_in(no_binary_for), _msgs.c.data_type != "binary")
-        newer = exists().where(_msgs.c.channel == _subs.c.channel, _msgs.c.id > cursor, readable)
+        newer = exists().where(
+            self._exact(_msgs.c.channel, _subs.c.channel), _msgs.c.id > cursor, readable
+        )
         unclaimed = exists().where(
-            _msgs.c.channel == _subs.c.channel,
+            self._exact(_msgs.c.channel, _subs.c.channel),
             not_(exists().where(_claims.c.message_id == _msgs.c.message_id)),
             readable,
         )
         query = (
-            _waiting_query()
+            _waiting_query(self._dialect)
             .where(
                 _instances.c.framework.in_(frameworks),
                 _instances.c.status == "waiting_for_message",
@@ -357,7 +386,9 @@ class ChannelStore:
     async def remove_instance(self, instance_id: str, *, tx: Transaction) -> None:
         """Drop an ending instance's subscriptions, cursors and group memberships."""
         for table in (_subs, _cursors, _groups):
-            await tx.connection.execute(delete(table).where(table.c.instance_id == instance_id))
+            await tx.connection.execute(
+                delete(table).where(self._exact(table.c.instance_id, instance_id))
+            )
 
     # --------------------------------------------------------------------- groups
 
@@ -365,11 +396,14 @@ class ChannelStore:
         self, instance_id: str, group: str, *, tx: Transaction | None = None
     ) -> None:
         async with self._storage._use(tx) as conn:
-            await conn.execute(
+            added = await conn.execute(
                 self._dialect.insert_ignore(_groups).values(
                     instance_id=instance_id, group_name=group
                 )
             )
+            if not added.rowcount:  # joined already, or a twin spelling has
+                mine = self._exact(_groups.c.instance_id, instance_id)
+                await refuse_twin(conn, _groups.c.group_name, group, "group name", mine)
 
     async def leave_group(
         self, instance_id: str, group: str, *, tx: Transaction | None = None
@@ -377,7 +411,8 @@ class ChannelStore:
         async with self._storage._use(tx) as conn:
             await conn.execute(
                 delete(_groups).where(
-                    _groups.c.instance_id == instance_id, _groups.c.group_name == group
+                    self._exact(_groups.c.instance_id, instance_id),
+                    self._exact(_groups.c.group_name, group),
                 )
             )
 
@@ -385,14 +420,14 @@ class ChannelStore:
         """Instance ids in ``group``, oldest membership first."""
         query = (
             select(_groups.c.instance_id)
-            .where(_groups.c.group_name == group)
+            .where(self._exact(_groups.c.group_name, group))
             .order_by(_groups.c.id)
         )
         async with self._storage._use(None, read_only=True) as conn:
             return list((await conn.scalars(query)).all())
 
 
-def _waiting_query() -> Any:
+def _waiting_query(dialect: Dialect) -> Any:
     return (
         select(
             _subs.c.instance_id,
@@ -404,6 +439,6 @@ def _waiting_query() -> Any:
             _instances.c.status,
             _subs.c.timeout_at,
         )
-        .join_from(_subs, _instances, _instances.c.instance_id == _subs.c.instance_id)
+        .join_from(_subs, _instances, dialect.exact(_instances.c.instance_id, _subs.c.instance_id))
         .where(_subs.c.activity_id.is_not(None), _subs.c.activity_id != "")
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from romancy.errors import ConfigurationError
+from romancy.storage.search import check_id_fragment, check_input_filters
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,9 @@ class InstanceQuery:
     """Which instances :meth:`Storage.list_instances` returns.
 
     ``input_filters`` maps dot paths into the input JSON (``"order.customer_id"``) to the
-    exact string, number, bool or ``None`` they must hold. ``framework=None`` lists every
-    runtime's instances.
+    exact string, number, bool or ``None`` they must hold; ``instance_id_contains`` is a
+    literal fragment, ASCII letters matched in either case (docs/storage.md, "Searching
+    instances"). ``framework=None`` lists every runtime's instances.
     """
 
     framework: str | None = None
@@ -120,16 +122,8 @@ class InstanceQuery:
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= 1000:
             raise ConfigurationError(f"limit must be between 1 and 1000, got {self.limit}")
-        for path, value in self.input_filters.items():
-            if not path or any(not key for key in path.split(".")):
-                raise ConfigurationError(f"input filter path {path!r} has an empty key")
-            if '"' in path:
-                raise ConfigurationError(f"input filter path {path!r} may not contain quotes")
-            if value is not None and not isinstance(value, str | int | float | bool):
-                raise ConfigurationError(
-                    f"input filter {path!r}: only strings, numbers, booleans and None match "
-                    f"exactly, not {type(value).__name__}"
-                )
+        check_input_filters(self.input_filters)
+        check_id_fragment(self.instance_id_contains)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -37,9 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from romancy.errors import DatabaseUnavailableError, WorkflowAlreadyExistsError
 from romancy.storage.batching import GroupWriter
 from romancy.storage.channels import ChannelStore
+from romancy.storage.collisions import refuse_twin
 from romancy.storage.dialects import Dialect, dialect_for
 from romancy.storage.dialects.sqlite import READ_ONLY
 from romancy.storage.execution import insert_returning_id
+from romancy.storage.faults import translated, unavailable
 from romancy.storage.migrations import (
     MigrationRunner,
     bundled_migrations_dir,
@@ -58,6 +59,7 @@ from romancy.storage.records import (
     decode_page_token,
     encode_page_token,
 )
+from romancy.storage.search import search_conditions
 from romancy.storage.tables import (
     system_locks,
     workflow_compensations,
@@ -157,6 +159,8 @@ class Storage:
         self.outbox = OutboxStore(self)
         #: Send NOTIFY hints on the shared channels (PostgreSQL only).
         self.notify_enabled = dialect.name == "postgresql"
+        #: Largest statement the server accepts, in bytes (``None``: no such limit).
+        self.packet_limit: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -168,13 +172,12 @@ class Storage:
         storage = cls(db, dialect, pool_size=pool_size)
         try:
             async with storage.transaction(read_only=True) as tx:
-                await tx.connection.execute(select(literal(1)))
-        except (DBAPIError, OSError) as exc:
+                storage.packet_limit = await dialect.probe(tx.connection)
+        except (DatabaseUnavailableError, DBAPIError, OSError) as exc:
             await storage.close()
-            reason = getattr(exc, "orig", None) or exc
-            raise DatabaseUnavailableError(
-                f"cannot connect to {db.redacted}: {str(reason).strip()}"
-            ) from None
+            if isinstance(exc, DatabaseUnavailableError):
+                raise
+            raise unavailable(db, exc) from None
         return storage
 
     def _cached(self, key: Hashable, build: Callable[[], Executable]) -> Executable:
@@ -254,7 +257,7 @@ class Storage:
     async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Transaction]:
         """A database transaction; commits on success, rolls back on an exception."""
         lock = self._read_lock if read_only else self._write_lock
-        async with lock or nullcontext(), self._engine.connect() as conn:
+        async with lock or nullcontext(), translated(self.url), self._engine.connect() as conn:
             if read_only:
                 conn = await conn.execution_options(**{READ_ONLY: True})
             async with conn.begin():
@@ -277,7 +280,7 @@ class Storage:
                 yield own.connection
         else:
             lock = self._read_lock if read_only else self._write_lock
-            async with lock or nullcontext(), self._auto.connect() as conn:
+            async with lock or nullcontext(), translated(self.url), self._auto.connect() as conn:
                 yield conn
 
     async def notify(self, channel: str, payload: str, *, tx: Transaction | None = None) -> None:
@@ -332,6 +335,10 @@ class Storage:
                     await self._insert_instances(conn, locked, parameters)
         except IntegrityError as exc:
             if self.dialect.is_unique_violation(exc):
+                async with self._use(None, read_only=True) as conn:
+                    await refuse_twin(
+                        conn, _instances.c.instance_id, new.instance_id, "instance id"
+                    )
                 raise WorkflowAlreadyExistsError(
                     f"a workflow instance with id {new.instance_id!r} already exists"
                 ) from None
@@ -372,7 +379,9 @@ class Storage:
         """The instance with this id, or ``None``."""
         statement = self._cached(
             "get",
-            lambda: select(_instances).where(_instances.c.instance_id == bindparam("instance_id")),
+            lambda: select(_instances).where(
+                self.dialect.exact(_instances.c.instance_id, bindparam("instance_id"))
+            ),
         )
         async with self._use(tx, read_only=True) as conn:
             row = (await conn.execute(statement, {"instance_id": instance_id})).first()
@@ -420,7 +429,7 @@ class Storage:
             values["updated_at"] = self.dialect.now()
             if release_lock:
                 values |= {"locked_by": None, "locked_at": None, "lock_expires_at": None}
-            conditions = [c.instance_id == bindparam("p_instance_id")]
+            conditions = [self.dialect.exact(c.instance_id, bindparam("p_instance_id"))]
             if statuses:
                 conditions.append(
                     c.status.in_([bindparam(f"only_if_status_{n}") for n in range(len(statuses))])
@@ -459,16 +468,11 @@ class Storage:
             conditions.append(c.status == query.status)
         if query.workflow_name is not None:
             conditions.append(c.workflow_name == query.workflow_name)
-        if query.instance_id_contains:
-            conditions.append(
-                func.lower(c.instance_id).contains(query.instance_id_contains.lower())
-            )
         if query.started_after is not None:
             conditions.append(c.started_at >= query.started_after)
         if query.started_before is not None:
             conditions.append(c.started_at <= query.started_before)
-        for path, value in query.input_filters.items():
-            conditions.append(d.json_match(c.input_data, path.split("."), value))
+        conditions += search_conditions(d, query)
         if query.page_token:
             started, instance_id = decode_page_token(query.page_token)
             conditions.append(
@@ -546,7 +550,7 @@ class Storage:
             return (
                 update(_instances)
                 .where(
-                    c.instance_id == bindparam("p_instance_id"),
+                    self.dialect.exact(c.instance_id, bindparam("p_instance_id")),
                     or_(
                         c.locked_by.is_(None),
                         c.locked_by == worker,
@@ -606,7 +610,8 @@ class Storage:
             return (
                 update(_instances)
                 .where(
-                    c.instance_id == bindparam("p_instance_id"), c.locked_by == bindparam("worker")
+                    self.dialect.exact(c.instance_id, bindparam("p_instance_id")),
+                    c.locked_by == bindparam("worker"),
                 )
                 .values(
                     locked_by=None,
@@ -622,7 +627,9 @@ class Storage:
 
     async def instance_lock(self, instance_id: str) -> LockHolder | None:
         """Who holds an instance's lock (``None`` when the instance does not exist)."""
-        return await self._lock_holder(_instances, _instances.c.instance_id == instance_id)
+        return await self._lock_holder(
+            _instances, self.dialect.exact(_instances.c.instance_id, instance_id)
+        )
 
     async def release_expired_locks(
         self, framework: str, *, limit: int = 100
@@ -782,7 +789,10 @@ class Storage:
             h = _history.c
             query = (
                 select(_history)
-                .where(h.instance_id == bindparam("instance_id"), h.id > bindparam("after_id"))
+                .where(
+                    self.dialect.exact(h.instance_id, bindparam("instance_id")),
+                    h.id > bindparam("after_id"),
+                )
                 .order_by(h.id)
             )
             return query.limit(bindparam("limit")) if limit is not None else query
@@ -818,12 +828,14 @@ class Storage:
                 h.created_at,
                 self.dialect.now(),
             )
-            .where(h.instance_id == instance_id)
+            .where(self.dialect.exact(h.instance_id, instance_id))
             .order_by(h.id),
         )
         async with self._use(tx, atomic=True) as conn:
             await conn.execute(copy)
-            result = await conn.execute(delete(_history).where(h.instance_id == instance_id))
+            result = await conn.execute(
+                delete(_history).where(self.dialect.exact(h.instance_id, instance_id))
+            )
         return result.rowcount
 
     # ------------------------------------------------------------------------- timers
@@ -855,7 +867,7 @@ class Storage:
         t, i = _timers.c, _instances.c
         query = (
             select(t.instance_id, i.workflow_name, t.timer_id, t.expires_at, t.activity_id)
-            .join_from(_timers, _instances, t.instance_id == i.instance_id)
+            .join_from(_timers, _instances, self.dialect.exact(t.instance_id, i.instance_id))
             .where(
                 i.framework == framework,
                 i.status == "waiting_for_timer",
@@ -871,9 +883,9 @@ class Storage:
         self, instance_id: str, timer_id: str | None = None, *, tx: Transaction | None = None
     ) -> int:
         """Delete one timer of an instance, or all of them when ``timer_id`` is ``None``."""
-        conditions = [_timers.c.instance_id == instance_id]
+        conditions = [self.dialect.exact(_timers.c.instance_id, instance_id)]
         if timer_id is not None:
-            conditions.append(_timers.c.timer_id == timer_id)
+            conditions.append(self.dialect.exact(_timers.c.timer_id, timer_id))
         async with self._use(tx) as conn:
             return (await conn.execute(delete(_timers).where(*conditions))).rowcount
 
@@ -905,7 +917,7 @@ class Storage:
         """An instance's compensations, most recent first (the order to run them in)."""
         query = (
             select(_comps)
-            .where(_comps.c.instance_id == instance_id)
+            .where(self.dialect.exact(_comps.c.instance_id, instance_id))
             .order_by(_comps.c.created_at.desc(), _comps.c.id.desc())
         )
         async with self._use(tx, read_only=True) as conn:
@@ -914,7 +926,9 @@ class Storage:
     async def delete_compensations(self, instance_id: str, *, tx: Transaction | None = None) -> int:
         """Forget an instance's compensations (after recur)."""
         async with self._use(tx) as conn:
-            result = await conn.execute(delete(_comps).where(_comps.c.instance_id == instance_id))
+            result = await conn.execute(
+                delete(_comps).where(self.dialect.exact(_comps.c.instance_id, instance_id))
+            )
         return result.rowcount
 
 

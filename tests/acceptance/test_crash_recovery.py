@@ -5,27 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from sqlalchemy import text
 
 from romancy.serialization import loads
 from romancy.storage import Storage
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def worker(url: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.acceptance.programs.worker", "--db", url, *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+from tests.support.workers import worker
 
 
 async def test_sigkill_mid_workflow_then_another_worker_finishes(

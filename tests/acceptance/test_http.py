@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 import romancy
+import romancy.validation
 from romancy import App, WorkflowContext
 from romancy.storage.tables import channel_messages
 from tests.integration.engine.helpers import wait_for_status

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import uuid
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
 
-from romancy.storage import NewInstance, Storage
-
-from .test_crash_recovery import worker
+from romancy.storage import Storage
+from tests.support.workers import enqueue_steps, worker
 
 WORKFLOWS = 500
 STATUS_COUNTS = text("SELECT status, COUNT(*) FROM workflow_instances GROUP BY status")
@@ -34,21 +31,8 @@ async def test_four_workers_500_workflows(make_database: Callable[[], str]) -> N
             await tx.connection.execute(
                 text("CREATE TABLE mp_side_effects (instance_id VARCHAR(64), step INT)")
             )
-        spec = json.dumps({"steps": 3, "pause": 0.0, "sleep_at": 1, "sleep": 1.0})
-        ids = [str(uuid.uuid4()) for _ in range(WORKFLOWS)]
-        for instance_id in ids:
-            # Queued, unlocked: any worker may take each one.
-            await storage.create_instance(
-                NewInstance(
-                    instance_id=instance_id,
-                    workflow_name="mp_steps",
-                    source_hash="test",
-                    source_code="",
-                    owner_service="test",
-                    framework="romancy-py",
-                    input_data=spec,
-                )
-            )
+        spec = {"steps": 3, "pause": 0.0, "sleep_at": 1, "sleep": 1.0}
+        ids = await enqueue_steps(storage, WORKFLOWS, spec)
         workers = [worker(url, "--worker-id", f"w{n}", "--lease", "30") for n in range(4)]
         try:
             for _ in range(3600):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, Connection, Table, func
+from sqlalchemy import ColumnElement, Connection, Table, func, literal, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
@@ -18,11 +18,6 @@ from sqlalchemy.sql.dml import Insert
 from romancy.storage.urls import DatabaseURL, DialectName
 
 JsonScalar = str | int | float | bool | None
-
-
-def quoted_json_path(keys: list[str]) -> str:
-    """A ``$."a"."b"`` path (SQLite and MySQL syntax); bound as a parameter, never inlined."""
-    return "$" + "".join('."' + key + '"' for key in keys)
 
 
 # Same key and name as Edda so the two runtimes never migrate one database at once.
@@ -104,12 +99,35 @@ class Dialect(IntrospectionHooks, abc.ABC):
         """``column`` holds a time that is now or has passed."""
         return column <= self.now()
 
+    def exact(self, column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+        """``column`` equals ``value`` character for character (names and ids): no case,
+        accent or trailing-space folding, whatever the column's collation."""
+        equal: ColumnElement[bool] = column == value
+        return equal
+
+    async def probe(self, conn: AsyncConnection) -> int | None:
+        """Check the database answers; returns the largest statement it accepts in
+        bytes, or ``None`` when no limit a payload could reach applies."""
+        await conn.execute(select(literal(1)))
+        return None
+
+    def statement_bytes(self, value: str | bytes) -> int:
+        """Bytes ``value`` takes inside a statement sent to the server."""
+        return len(value.encode("utf-8")) if isinstance(value, str) else len(value)
+
     @abc.abstractmethod
     def json_match(
         self, column: ColumnElement[Any], keys: list[str], value: JsonScalar
     ) -> ColumnElement[bool]:
         """The JSON text in ``column`` holds exactly ``value`` (string, number, bool or
-        null; same JSON type) at the object path ``keys``. Keys travel as parameters."""
+        null; same JSON type) at the object path ``keys``, however the peer that wrote it
+        escaped keys and strings; a row holding ``\u0000`` or malformed JSON never raises.
+        Keys and values travel as parameters (docs/storage.md, "Searching instances")."""
+
+    @abc.abstractmethod
+    def contains_literal(self, text: ColumnElement[Any], fragment: str) -> ColumnElement[bool]:
+        """``text`` contains ``fragment`` character for character (no wildcards, no case
+        or accent folding)."""
 
     @abc.abstractmethod
     def insert_ignore(self, table: Table) -> Insert:

@@ -9,30 +9,43 @@ from sqlalchemy import (
     Connection,
     Float,
     Integer,
+    String,
     Table,
     and_,
+    case,
     cast,
     event,
+    false,
     func,
     literal,
     literal_column,
+    or_,
     text,
     type_coerce,
 )
+from sqlalchemy.dialects.mysql import BINARY
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
+from romancy.errors import InvalidValueError
 from romancy.storage.dialects.base import (
     MIGRATION_LOCK_NAME,
     Dialect,
     JsonScalar,
     driver_error,
-    quoted_json_path,
+)
+from romancy.storage.dialects.json_text import (
+    as_double,
+    as_integer,
+    integer_spellings,
+    key_spellings,
 )
 from romancy.storage.urls import DatabaseURL
 
+#: Bytes the driver escapes with a backslash when it writes a value into a statement.
+_ESCAPED = (b"\\", b"'", b'"', b"\x00", b"\n", b"\r", b"\x1a")
 _DUPLICATE_ENTRY = 1062
 _NO_PARENT_ROW = 1452
 # table exists, duplicate key name, duplicate foreign key name, duplicate check name
@@ -82,20 +95,58 @@ class MySQLDialect(Dialect):
         amount = literal(int(-(-seconds // 1))) if isinstance(seconds, int | float) else seconds
         return func.timestampadd(literal_column("SECOND"), cast(amount, Integer), func.now())
 
+    def exact(self, column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+        # The shared schema's columns use the server's default collation, which folds
+        # case, accents and trailing spaces. The plain comparison keeps the index; the
+        # byte comparison (no padding either) then keeps only the exact spelling.
+        text_value = type_coerce(value, String())  # bound as text, compared as bytes
+        return and_(column == value, cast(column, BINARY) == cast(text_value, BINARY))
+
+    async def probe(self, conn: AsyncConnection) -> int | None:
+        return int(await conn.scalar(text("SELECT @@max_allowed_packet")))
+
+    def statement_bytes(self, value: str | bytes) -> int:
+        # The driver escapes values into the statement text: each of these takes two
+        # bytes there (JSON text is ASCII, so its quotes and backslashes are what grows).
+        raw = value.encode("utf-8") if isinstance(value, str) else value
+        return len(raw) + sum(raw.count(c) for c in _ESCAPED)
+
     def json_match(
         self, column: ColumnElement[Any], keys: list[str], value: JsonScalar
     ) -> ColumnElement[bool]:
-        extracted = func.json_extract(column, quoted_json_path(keys))
-        kind = func.json_type(extracted)
-        text_value = func.json_unquote(extracted)
+        if any(key.startswith("-") for key in keys):
+            # MariaDB's path parser takes `$."-a"` for an array offset and finds nothing:
+            # refuse rather than answer "no match" for rows that do match.
+            raise InvalidValueError(
+                f"input filter {'.'.join(keys)!r}: MariaDB cannot search a key starting with '-'"
+            )
+        # MariaDB finds a key by its spelling, so each writer's spelling is tried.
+        spellings = zip(*(key_spellings(key) for key in keys), strict=True)
+        paths = dict.fromkeys("$" + "".join(f'."{key}"' for key in keys) for keys in spellings)
+        return or_(*(self._match_at(func.json_extract(column, path), value) for path in paths))
+
+    def _match_at(self, raw: ColumnElement[Any], value: JsonScalar) -> ColumnElement[bool]:
+        kind = func.json_type(raw)
         if value is None:
             return kind == "NULL"
         if isinstance(value, bool):
-            return and_(kind == "BOOLEAN", text_value == ("true" if value else "false"))
+            return and_(kind == "BOOLEAN", raw == ("true" if value else "false"))
         if isinstance(value, str):
-            return and_(kind == "STRING", text_value == value)
-        number = type_coerce(text_value, Float) + 0
-        return and_(kind.in_(["INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"]), number == value)
+            # Bytes, not the column collation's case- and accent-folded comparison.
+            decoded = cast(func.json_unquote(raw), BINARY)
+            return and_(kind == "STRING", decoded == cast(literal(value), BINARY))
+        # An integer literal is compared as written, never through a double.
+        integer, double = as_integer(value), as_double(value)
+        by_text = false() if integer is None else raw.in_(integer_spellings(integer))
+        by_double = false() if double is None else type_coerce(raw, Float) + 0 == double
+        return case(
+            (kind.not_in(["INTEGER", "UNSIGNED INTEGER", "DOUBLE"]), false()),
+            (raw.regexp_match("^-?[0-9]+$"), by_text),
+            else_=by_double,
+        )
+
+    def contains_literal(self, text: ColumnElement[Any], fragment: str) -> ColumnElement[bool]:
+        return func.locate(cast(literal(fragment), BINARY), cast(text, BINARY)) > 0
 
     def insert_ignore(self, table: Table) -> Insert:
         return mysql_insert(table).prefix_with("IGNORE")

@@ -10,24 +10,31 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Float,
-    Numeric,
     Table,
     Text,
     and_,
     bindparam,
+    case,
     cast,
+    false,
     func,
     literal,
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from romancy.storage.dialects.base import MIGRATION_LOCK_KEY, Dialect, JsonScalar, driver_error
+from romancy.storage.dialects.json_text import (
+    as_double,
+    as_integer,
+    integer_spellings,
+    nul_guarded,
+)
 from romancy.storage.urls import DatabaseURL
 
 _UNIQUE_VIOLATION = "23505"
@@ -56,17 +63,11 @@ class PostgreSQLDialect(Dialect):
     def json_match(
         self, column: ColumnElement[Any], keys: list[str], value: JsonScalar
     ) -> ColumnElement[bool]:
-        document = cast(column, JSONB)
-        path = bindparam(None, keys, type_=ARRAY(Text))
-        kind = func.jsonb_typeof(document.op("#>")(path))
-        text_value = document.op("#>>", return_type=Text)(path)
-        if value is None:
-            return kind == "null"
-        if isinstance(value, bool):
-            return and_(kind == "boolean", text_value == ("true" if value else "false"))
-        if isinstance(value, str):
-            return and_(kind == "string", text_value == value)
-        return and_(kind == "number", cast(text_value, Numeric) == value)
+        # PostgreSQL turns no \\u0000 into text: those rows are matched respelled.
+        return nul_guarded(column, keys, value, _path_match)
+
+    def contains_literal(self, text: ColumnElement[Any], fragment: str) -> ColumnElement[bool]:
+        return func.strpos(text, fragment) > 0
 
     def insert_ignore(self, table: Table) -> Insert:
         return pg_insert(table).on_conflict_do_nothing()
@@ -101,3 +102,38 @@ class PostgreSQLDialect(Dialect):
         query = text("SELECT pg_advisory_unlock(:key)").bindparams(key=MIGRATION_LOCK_KEY)
         await conn.execute(query)
         await conn.commit()
+
+
+def _path_match(
+    document: ColumnElement[Any], keys: list[str], value: JsonScalar
+) -> ColumnElement[bool]:
+    # json, not jsonb: a number keeps its literal text (jsonb would rewrite 1e2 as 100).
+    doc = cast(document, JSON)
+
+    def at(path: list[str], op: str = "#>") -> ColumnElement[Any]:
+        return doc.op(op, return_type=JSON if op == "#>" else Text)(
+            bindparam(None, path, type_=ARRAY(Text))
+        )
+
+    # Each level walked through must be an object: "a.0" never indexes an array.
+    objects = [func.json_typeof(at(keys[:n])) == "object" for n in range(len(keys))]
+    kind, raw = func.json_typeof(at(keys)), cast(at(keys), Text)
+    if value is None:
+        match = kind == "null"
+    elif isinstance(value, bool):
+        match = and_(kind == "boolean", raw == ("true" if value else "false"))
+    elif isinstance(value, str):
+        match = and_(kind == "string", at(keys, "#>>") == value)
+    else:
+        integer, double = as_integer(value), as_double(value)
+        # CASE, not AND: PostgreSQL may evaluate AND's operands in any order, and
+        # casting a string's text to a double raises.
+        match = case(
+            (kind != "number", false()),
+            (
+                raw.regexp_match("^-?[0-9]+$"),
+                false() if integer is None else raw.in_(integer_spellings(integer)),
+            ),
+            else_=false() if double is None else cast(raw, Float) == double,
+        )
+    return and_(*objects, match)

@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, event, func, literal, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    case,
+    event,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.dml import Insert
 
-from romancy.storage.dialects.base import Dialect, JsonScalar, driver_error, quoted_json_path
+from romancy.storage.dialects.base import Dialect, JsonScalar, driver_error
+from romancy.storage.dialects.json_text import as_double, as_integer, nul_guarded
+from romancy.storage.dialects.sqlite_driver import DEFAULT_BUSY_WAIT
+from romancy.storage.dialects.sqlite_driver import Connection as ThreadFreeConnection
 from romancy.storage.urls import MEMORY, DatabaseURL
-
-#: How long a writer waits for another process's write transaction before failing.
-BUSY_TIMEOUT_MS = 30_000
 
 registry.register(
     "sqlite.romancy", "romancy.storage.dialects.sqlite_driver", "RomancySQLiteDialect"
@@ -48,7 +66,11 @@ class SQLiteDialect(Dialect):
             # Let SQLAlchemy's "begin" hook below decide how transactions start.
             dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not isinstance(dbapi_conn.driver_connection, ThreadFreeConnection):
+                # aiosqlite waits in SQLite's busy handler on its own thread. Ours keeps
+                # SQLite's timeout at zero and waits asynchronously: a busy handler would
+                # block the event loop.
+                cursor.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms(DEFAULT_BUSY_WAIT)}")
             if not memory:
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
@@ -59,8 +81,8 @@ class SQLiteDialect(Dialect):
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            # Writers take the write lock up front so a concurrent writer waits (busy
-            # timeout) instead of failing later with "database is locked" on upgrade.
+            # Writers take the write lock up front so a concurrent writer waits for it
+            # instead of failing later with "database is locked" on upgrade.
             read_only = conn.get_execution_options().get(READ_ONLY, False)
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
@@ -87,16 +109,14 @@ class SQLiteDialect(Dialect):
     def json_match(
         self, column: ColumnElement[Any], keys: list[str], value: JsonScalar
     ) -> ColumnElement[bool]:
-        path = quoted_json_path(keys)
-        kind = func.json_type(column, path)
-        if value is None:
-            return kind == "null"
-        if isinstance(value, bool):
-            return kind == ("true" if value else "false")
-        extracted = func.json_extract(column, path)
-        if isinstance(value, str):
-            return and_(kind == "text", extracted == value)
-        return and_(kind.in_(["integer", "real"]), extracted == value)
+        # json_each decodes keys, so every peer's spelling of a key is found.
+        return case(
+            (func.json_valid(column) == 0, false()),
+            else_=nul_guarded(column, keys, value, _walk_match),
+        )
+
+    def contains_literal(self, text: ColumnElement[Any], fragment: str) -> ColumnElement[bool]:
+        return func.instr(text, fragment) > 0
 
     def insert_ignore(self, table: Table) -> Insert:
         return sqlite_insert(table).on_conflict_do_nothing()
@@ -133,24 +153,77 @@ class SQLiteDialect(Dialect):
 
     async def try_migration_lock(self, conn: AsyncConnection, wait_seconds: float) -> bool:
         # SQLite has no advisory locks: the migration runs inside one BEGIN IMMEDIATE
-        # transaction, so starting it is taking the lock; the busy timeout is the wait.
-        await _set_busy_timeout(conn, int(wait_seconds * 1000))
+        # transaction, so starting it is taking the lock.
         try:
-            await conn.begin()
+            async with _waiting_at_most(conn, wait_seconds):
+                await conn.begin()
         except OperationalError as exc:
             if "locked" in str(exc).lower():
                 return False
             raise
-        finally:
-            await _set_busy_timeout(conn, BUSY_TIMEOUT_MS)
         return True
 
     async def release_migration_lock(self, conn: AsyncConnection) -> None:
         """Nothing to do: committing or rolling back the transaction released it."""
 
 
-async def _set_busy_timeout(conn: AsyncConnection, milliseconds: int) -> None:
-    # Straight to the driver: through SQLAlchemy the PRAGMA would open a transaction.
+@asynccontextmanager
+async def _waiting_at_most(conn: AsyncConnection, seconds: float) -> AsyncIterator[None]:
+    """Within the block, ``conn`` gives up on another connection's lock after ``seconds``."""
     raw = await conn.get_raw_connection()
-    assert raw.driver_connection is not None
-    await raw.driver_connection.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+    driver = raw.driver_connection
+    if isinstance(driver, ThreadFreeConnection):
+        with driver.waiting_at_most(seconds):
+            yield
+        return
+    # aiosqlite: straight to the driver, as through SQLAlchemy the PRAGMA would open a
+    # transaction.
+    assert driver is not None
+    await driver.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms(seconds)}")
+    try:
+        yield
+    finally:
+        await driver.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms(DEFAULT_BUSY_WAIT)}")
+
+
+def _busy_timeout_ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+def _walk_match(
+    document: ColumnElement[Any], keys: list[str], value: JsonScalar
+) -> ColumnElement[bool]:
+    """One json_each per key: each level must be an object holding the next key."""
+    conditions = [func.json_type(document) == "object"]
+    parent: ColumnElement[Any] = document
+    levels = []
+    for key in keys:
+        level = func.json_each(parent).table_valued("key", "type", "atom", "value").alias()
+        conditions.append(level.c.key == key)
+        levels.append(level)
+        # Only an object is walked into: json_each would misread a decoded string.
+        parent = case((level.c.type == "object", level.c.value), else_="{}")
+    conditions.append(_value_match(levels[-1].c.type, levels[-1].c.atom, value))
+    joined: FromClause = levels[0]
+    for level in levels[1:]:
+        joined = joined.join(level, true())  # each level reads the one before it
+    return exists(select(literal(1)).select_from(joined).where(*conditions))
+
+
+def _value_match(
+    kind: ColumnElement[Any], atom: ColumnElement[Any], value: JsonScalar
+) -> ColumnElement[bool]:
+    if value is None:
+        return kind == "null"
+    if isinstance(value, bool):
+        return kind == ("true" if value else "false")
+    if isinstance(value, str):
+        return and_(kind == "text", atom == value)
+    matches = []
+    integer, double = as_integer(value), as_double(value)
+    if integer is not None:
+        # An integer literal beyond 64 bits comes back as a rounded real: never equal.
+        matches.append(and_(kind == "integer", func.typeof(atom) == "integer", atom == integer))
+    if double is not None:
+        matches.append(and_(kind == "real", atom == double))
+    return or_(false(), *matches)

@@ -3,9 +3,11 @@
 aiosqlite runs every call on a helper thread: a statement costs several thread hand-offs
 (~50 µs each), which dominates a workflow step. SQLite calls themselves take
 microseconds, so this driver runs them directly on the event loop and turns the one
-thing that can block — waiting for another process's write lock — into an async wait:
-the busy timeout is zero, and a "database is locked" error is retried with
-``asyncio.sleep`` backoff until the configured wait has passed.
+thing that can block — waiting for another connection's write lock — into an async wait:
+SQLite's busy timeout stays zero (SQLite itself never sleeps, so nothing waits on the
+loop's thread), and a busy statement is tried again after an ``asyncio.sleep`` backoff
+until the connection's wait has passed. The loop keeps running meanwhile, so a holder
+that needs the loop to finish (another connection of this process) is not deadlocked.
 
 It presents the aiosqlite interface SQLAlchemy's aiosqlite adapter drives (awaitable
 cursor methods and a ``_connection`` attribute), so everything above it is unchanged.
@@ -16,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_module
@@ -28,8 +31,12 @@ from sqlalchemy.util.concurrency import await_
 
 _T = TypeVar("_T")
 
-#: How long a statement waits for another process's write lock before failing.
+#: How long a statement waits for another connection's write lock before failing.
 DEFAULT_BUSY_WAIT = 30.0
+
+#: The longest pause between two tries: short, so a waiter notices a released lock
+#: quickly and is not starved by a holder that releases it only briefly.
+_MAX_PAUSE = 0.01
 
 
 class Cursor:
@@ -131,21 +138,41 @@ class Connection:
     def isolation_level(self, value: Any) -> None:
         self._conn.isolation_level = value
 
+    @contextmanager
+    def waiting_at_most(self, seconds: float) -> Iterator[None]:
+        """Within the block, give up on another connection's lock after ``seconds``."""
+        saved, self._busy_wait = self._busy_wait, seconds
+        try:
+            yield
+        finally:
+            self._busy_wait = saved
+
     async def retry_when_busy(self, call: Callable[[], _T]) -> _T:
-        """Run ``call``; while another process holds the lock, wait without blocking."""
+        """Run ``call``; while another connection holds the lock, wait without blocking."""
         deadline = time.monotonic() + self._busy_wait
         pause = 0.001
         while True:
             try:
                 return call()
             except sqlite3.OperationalError as error:
-                message = str(error)
-                if "locked" not in message and "busy" not in message:
-                    raise
-                if time.monotonic() >= deadline:
+                if not _worth_waiting(error) or time.monotonic() >= deadline:
                     raise
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            pause = min(pause * 2, _MAX_PAUSE)
+
+
+def _worth_waiting(error: sqlite3.OperationalError) -> bool:
+    """``error`` is another connection's lock, which a later try may find released.
+
+    A read transaction whose snapshot another writer has since replaced cannot write at
+    all (SQLITE_BUSY_SNAPSHOT): it fails at once, as with SQLite's own busy handler.
+    """
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        code is not None
+        and code & 0xFF == sqlite3.SQLITE_BUSY
+        and code != sqlite3.SQLITE_BUSY_SNAPSHOT
+    )
 
 
 async def connect(

@@ -1,17 +1,20 @@
 """A worker process for the multi-process tests.
 
     python -m tests.acceptance.programs.worker --db URL [--start N] [--steps N]
-        [--worker-id ID] [--lease S] [--run-for S]
+        [--worker-id ID] [--lease S] [--run-for S] [--outside FILE]
 
 Defines the test workflows, starts an App (migrating the database), optionally starts
 ``--start`` instances of ``mp_steps`` (printing each id), then serves until killed or
-until ``--run-for`` seconds have passed.
+until ``--run-for`` seconds have passed. With ``--outside``, every execution of a step
+also appends ``<instance> <step>`` to FILE, outside any transaction (an at-least-once
+effect, unlike the ``mp_side_effects`` row).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from sqlalchemy import text
@@ -20,17 +23,26 @@ import romancy
 from romancy import WorkflowContext
 
 SIDE_EFFECTS = "CREATE TABLE IF NOT EXISTS mp_side_effects (instance_id VARCHAR(64), step INT)"
+outside_file: str | None = None
 
 
 @romancy.activity
 async def mp_step(ctx: WorkflowContext, step: int, pause: float) -> int:
-    # The side effect commits in the step's own transaction: it exists once per step
-    # exactly when the step's history row does.
+    if outside_file:
+        # One O_APPEND write per line: whole lines even when a process is killed mid-run.
+        fd = os.open(outside_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{ctx.instance_id} {step}\n".encode())
+        finally:
+            os.close(fd)
+    # The work comes first: the transaction opens at the insert, so on SQLite it holds
+    # the single write lock only briefly. The row commits with the step's history row:
+    # it exists once per step exactly when that row does.
+    await asyncio.sleep(pause)
     await ctx.session.execute(
         text("INSERT INTO mp_side_effects (instance_id, step) VALUES (:i, :s)"),
         {"i": ctx.instance_id, "s": step},
     )
-    await asyncio.sleep(pause)
     return step * step
 
 
@@ -53,7 +65,10 @@ async def main() -> int:
     parser.add_argument("--worker-id")
     parser.add_argument("--lease", type=float, default=4.0)
     parser.add_argument("--run-for", type=float, default=3600.0)
+    parser.add_argument("--outside")
     args = parser.parse_args()
+    global outside_file
+    outside_file = args.outside
     options: dict[str, object] = {
         "stale_lock_timeout": args.lease,
         "stale_lock_interval": 0.5,

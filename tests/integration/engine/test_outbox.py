@@ -7,16 +7,18 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 import romancy
 from romancy import App, AppConfig, WorkflowContext
+from romancy.errors import InvalidValueError, OutboxEventNotFoundError
 from romancy.outbox import OutboxRelayer
-from romancy.storage import Storage
+from romancy.storage import OutboxEntry, Storage
 from romancy.storage.tables import outbox_events
 from tests.support.http import Broker, serving
 
-from .helpers import history
+from .helpers import eventually, history
 
 
 @romancy.activity(retry_policy=romancy.RetryPolicy.no_retry())
@@ -172,3 +174,131 @@ async def _backdate(storage: Storage, minutes: int = 1) -> None:
                 published_at=datetime.now(UTC) - timedelta(minutes=minutes)
             )
         )
+
+
+# ------------------------------------------------------------ failed events back
+
+
+async def test_a_failed_event_is_retried_by_the_app_and_sent_once(storage: Storage) -> None:
+    broker = Broker(statuses=[500])  # the first attempt fails; later ones succeed
+    options = {"outbox_interval": 0.05, "outbox_max_retries": 1}
+    async with serving(broker) as url, App(config=_config(storage, url, **options)) as app:
+        await storage.outbox.add("e-down", "order.created", "shop", "{}", "application/json")
+
+        async def failed() -> list[OutboxEntry]:
+            return await app.list_outbox_events(status="failed")
+
+        await eventually(failed, what="the event to be failed")
+        (entry,) = await failed()
+        assert (entry.event_id, entry.retry_count) == ("e-down", 1)
+        assert entry.last_error is not None and "500" in entry.last_error
+        await asyncio.sleep(0.5)
+        assert len(broker.requests) == 1  # failed stays failed on its own
+
+        assert await app.retry_outbox_events() == 1
+
+        async def published() -> bool:
+            return [e.status for e in await app.list_outbox_events()] == ["published"]
+
+        await eventually(published, what="the retried event to be published")
+        await asyncio.sleep(0.5)
+    assert [headers["ce-id"] for headers, _ in broker.requests] == ["e-down", "e-down"]
+    (entry,) = await storage.outbox.list_events()
+    assert (entry.retry_count, entry.last_error) == (0, None)
+
+
+async def _seed_every_status(storage: Storage) -> None:
+    for status in ("pending", "processing", "published", "failed", "invalid", "expired"):
+        await storage.outbox.add(f"e-{status}", f"type.{status}", "s", "{}", "application/json")
+    await storage.outbox.add("e-failed-2", "type.failed", "s", "{}", "application/json")
+    async with storage.transaction() as tx:
+        for event_id, status in [
+            ("e-processing", "processing"),
+            ("e-published", "published"),
+            ("e-failed", "failed"),
+            ("e-failed-2", "failed"),
+            ("e-invalid", "invalid"),
+            ("e-expired", "expired"),
+        ]:
+            await tx.connection.execute(
+                update(outbox_events)
+                .where(outbox_events.c.event_id == event_id)
+                .values(
+                    status=status,
+                    retry_count=5,
+                    last_error="HTTP 503",
+                    published_at=datetime.now(UTC),
+                )
+            )
+
+
+async def _rows(storage: Storage) -> dict[str, tuple[str, int, str | None]]:
+    return {
+        e.event_id: (e.status, e.retry_count, e.last_error)
+        for e in await storage.outbox.list_events(limit=1000)
+    }
+
+
+async def test_retry_by_id_and_by_status_never_touches_a_claimed_event(
+    storage: Storage,
+) -> None:
+    await _seed_every_status(storage)
+    before = await _rows(storage)
+    outbox = storage.outbox
+
+    assert await outbox.retry_events(["e-failed"]) == 1
+    assert await outbox.retry_events(["e-invalid"]) == 0  # by id, still only `failed`
+    assert await outbox.retry_events(["e-invalid"], status="invalid") == 1
+    assert await outbox.retry_events(status="failed") == 1  # e-failed-2
+    assert await outbox.retry_events(status="failed") == 0
+    rows = await _rows(storage)
+    for event_id in ("e-failed", "e-failed-2", "e-invalid"):
+        assert rows[event_id] == ("pending", 0, None)
+    for event_id in ("e-processing", "e-published", "e-expired", "e-pending"):
+        assert rows[event_id] == before[event_id]
+    # Reset events are due at once: the next claim takes them (and no other).
+    claimed = {e.event_id for e in await outbox.claim(100, 300)}
+    assert claimed == {"e-failed", "e-failed-2", "e-invalid", "e-pending"}
+
+    for status in ("processing", "pending"):
+        with pytest.raises(InvalidValueError, match=status):
+            await outbox.retry_events(status=status)
+    assert (await _rows(storage))["e-processing"] == before["e-processing"]
+
+
+async def test_list_filters_by_status_and_type_newest_first(storage: Storage) -> None:
+    await _seed_every_status(storage)
+    failed = await storage.outbox.list_events(status="failed")
+    assert sorted(e.event_id for e in failed) == ["e-failed", "e-failed-2"]
+    assert {e.event_type for e in failed} == {"type.failed"}
+    assert [e.event_id for e in await storage.outbox.list_events(event_type="type.invalid")] == [
+        "e-invalid"
+    ]
+    listed = await storage.outbox.list_events(limit=3)
+    assert len(listed) == 3
+    everything = await storage.outbox.list_events()
+    assert len(everything) == 7
+    assert [e.created_at for e in everything] == sorted(
+        (e.created_at for e in everything), reverse=True
+    )
+
+
+async def test_bad_outbox_arguments_are_refused_before_the_database(storage: Storage) -> None:
+    await _seed_every_status(storage)
+    before = await _rows(storage)
+    outbox = storage.outbox
+    with pytest.raises(InvalidValueError, match="pending, processing, published, failed"):
+        await outbox.list_events(status="sent")
+    with pytest.raises(InvalidValueError, match="pending, processing, published, failed"):
+        await outbox.retry_events(status="bogus")
+    with pytest.raises(InvalidValueError, match="limit"):
+        await outbox.list_events(limit=0)
+    with pytest.raises(InvalidValueError, match="event type"):
+        await outbox.list_events(event_type="x" * 256)
+    with pytest.raises(InvalidValueError, match="outbox event id"):
+        await outbox.retry_events(["bad\x00id"])
+    # One unknown id: nothing is reset, and the error names it.
+    with pytest.raises(OutboxEventNotFoundError, match="e-nope") as caught:
+        await outbox.retry_events(["e-failed", "e-nope"])
+    assert caught.value.event_ids == ["e-nope"]
+    assert await _rows(storage) == before

@@ -10,6 +10,7 @@ import pytest
 import romancy
 from romancy import App, WorkflowContext
 from romancy.serialization import loads
+from tests.support.fixtures import FAST_OPTIONS
 
 from .helpers import history, make_timers_due, wait_for_activity, wait_for_status
 
@@ -116,10 +117,16 @@ async def test_changed_code_fails_with_a_determinism_error(
     app.register_workflow(original)
     instance_id = await app.start_workflow(original)
     await wait_for_status(app, instance_id, "waiting_for_timer")
-    app.register_workflow(romancy.define_workflow(name, changed))  # type: ignore[arg-type]
-    await make_timers_due(app, instance_id)
-    with pytest.raises(romancy.WorkflowFailedError) as info:
-        await app.wait_for_result(instance_id, timeout=20)
+    await app.shutdown()  # the next deploy runs the changed code under the same name
+    deployed = App(database=app.config.database, **FAST_OPTIONS)
+    deployed.register_workflow(romancy.Workflow(name, changed))  # type: ignore[arg-type]
+    await deployed.start()
+    try:
+        await make_timers_due(deployed, instance_id)
+        with pytest.raises(romancy.WorkflowFailedError) as info:
+            await deployed.wait_for_result(instance_id, timeout=20)
+    finally:
+        await deployed.shutdown()
     assert info.value.error_type == "NonDeterminismError"
     assert message in info.value.error_message
 

@@ -199,7 +199,7 @@ async def test_find_with_options_and_paging(app: App) -> None:
     ).instances
     with pytest.raises(romancy.ConfigurationError, match="malformed page token"):
         await app.find_instances_with_options(page_token="garbage")
-    with pytest.raises(romancy.ConfigurationError, match="only strings, numbers"):
+    with pytest.raises(romancy.InvalidValueError, match="only strings, numbers"):
         await app.find_instances({"x": [1, 2]})
 
 
