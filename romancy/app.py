@@ -35,11 +35,11 @@ from romancy.storage import (
     OutboxEntry,
     Storage,
     notify,
-    outbox,
     parse_database_url,
 )
 from romancy.storage.notify import Listener
 from romancy.wire import history as wire
+from romancy.wire.status import InstanceStatus, OutboxStatus
 from romancy.workflow import Workflow, defined_workflows
 
 log = logging.getLogger("romancy")
@@ -315,7 +315,7 @@ class App:
         )
 
     async def retry_outbox_events(
-        self, event_ids: Sequence[str] = (), *, status: str = outbox.FAILED
+        self, event_ids: Sequence[str] = (), *, status: str = OutboxStatus.FAILED
     ) -> int:
         """Send ``failed`` (or other ``status``) events again; returns how many were reset.
 
@@ -330,16 +330,16 @@ class App:
     async def _result(self, instance: InstanceRecord | Outcome) -> WorkflowResult[Any]:
         workflow = self._engine.workflows.get(instance.workflow_name)
         status, instance_id = instance.status, instance.instance_id
-        if status == "completed":
+        if status == InstanceStatus.COMPLETED:
             hint = workflow.output_hint if workflow else None
             output = from_json(loads(instance.output_data), hint, what="workflow output")
             return WorkflowResult(instance_id, status, output)
-        if status == "failed":
+        if status == InstanceStatus.FAILED:
             error_type, message = await self._failure(instance_id, instance.output_data)
             return WorkflowResult(
                 instance_id, status, error=WorkflowFailedError(instance_id, error_type, message)
             )
-        if status == "cancelled":
+        if status == InstanceStatus.CANCELLED:
             reason = await self._cancel_reason(instance_id)
             return WorkflowResult(
                 instance_id, status, error=WorkflowCancelledError(instance_id, reason)

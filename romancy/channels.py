@@ -38,6 +38,7 @@ from romancy.serialization import from_json, to_json
 from romancy.storage import Storage, Transaction, WaitingSubscriber
 from romancy.storage.notify import CHANNEL_MESSAGE, channel_message_payload
 from romancy.storage.payloads import check_payload
+from romancy.wire import frameworks
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
 
@@ -146,7 +147,7 @@ async def _take_pending(
             instance_id,
             step,
             wire_history.CHANNEL_MESSAGE_RECEIVED,
-            wire.delivery_record(message, wire.OURS),
+            wire.delivery_record(message, frameworks.OURS),
             tx=tx,
         )
         return wire.MessageView(

@@ -17,9 +17,9 @@ from typing import Any
 from romancy.errors import ConfigurationError
 from romancy.hooks import WorkflowHooks
 from romancy.retry import RetryPolicy
+from romancy.wire import frameworks
 
 _FRAMEWORK = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
-_RESERVED_FRAMEWORKS = {"python", "go", "ruby"}
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,8 @@ class AppConfig:
     database: str = "romancy.db"
     service_name: str = "romancy-service"
     worker_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    #: Value of ``workflow_instances.framework`` on our rows (DESIGN D4).
-    framework: str = "romancy-py"
+    #: Value of ``workflow_instances.framework`` on our rows (docs/compat.md).
+    framework: str = frameworks.OURS
     auto_migrate: bool = True
     migrations_source: str | Path | None = None
     hooks: WorkflowHooks = field(default_factory=WorkflowHooks)
@@ -88,10 +88,10 @@ class AppConfig:
                 raise ConfigurationError(
                     f"App option {f.name} must be a positive number, got {value!r}"
                 )
-        if not _FRAMEWORK.match(self.framework) or self.framework in _RESERVED_FRAMEWORKS:
+        if not _FRAMEWORK.match(self.framework) or self.framework in frameworks.RESERVED:
             raise ConfigurationError(
                 f"App option framework={self.framework!r} must be 1-50 letters, digits or "
-                "'_.-', and not a peer's own tag (python, go, ruby)"
+                f"'_.-', and not a peer's own tag ({', '.join(sorted(frameworks.RESERVED))})"
             )
         if not self.worker_id:
             raise ConfigurationError("App option worker_id must not be empty")
@@ -102,7 +102,7 @@ class AppConfig:
 
     @property
     def leader_lock_name(self) -> str:
-        """Our own leader lock (DESIGN D5): derived from the framework tag."""
+        """Our own leader lock (docs/compat.md): derived from the framework tag."""
         return re.sub(r"[^A-Za-z0-9_]", "_", self.framework) + "_leader"
 
     @property
@@ -112,7 +112,7 @@ class AppConfig:
 
     @property
     def lock_renewal_interval(self) -> float:
-        """How often a worker extends the leases of the instances it is running (D14)."""
+        """How often a worker extends the leases of the instances it is running (docs/engine.md)."""
         return min(self.stale_lock_timeout / 3, 10.0)
 
     @classmethod

@@ -1,4 +1,4 @@
-"""The HTTP face of an App (DESIGN D12): an ASGI application with Go Romancy's routes.
+"""The HTTP face of an App (docs/http.md): an ASGI application with Go Romancy's routes.
 
 * ``POST /`` (and any path not below) — a CloudEvent, in binary mode (``ce-*`` headers)
   or structured mode (a JSON envelope) → 202 ``{"status": "accepted"}``
@@ -29,6 +29,7 @@ from romancy.errors import (
 from romancy.events import ingest_cloudevent
 from romancy.jsontext import parse_json
 from romancy.limits import check_name
+from romancy.wire.status import InstanceStatus
 
 if TYPE_CHECKING:
     from romancy.app import App
@@ -114,7 +115,7 @@ class RomancyASGI:
             raise HTTPError(404, "NotFound", str(error)) from None
         except WorkflowNotCancellableError as error:
             raise HTTPError(409, "Conflict", str(error)) from None
-        return 200, {"status": "cancelled", "instance_id": instance_id}
+        return 200, {"status": InstanceStatus.CANCELLED, "instance_id": instance_id}
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         declared = _headers(scope).get("content-length")

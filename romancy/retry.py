@@ -1,4 +1,4 @@
-"""Retry policies for activities, with Go Romancy's defaults and presets (DESIGN D11)."""
+"""Retry policies for activities, with Go Romancy's defaults and presets (docs/engine.md)."""
 
 from __future__ import annotations
 

@@ -133,6 +133,6 @@ async def recur(ctx: WorkflowContext, new_input: Any) -> typing.NoReturn:
 
     The instance keeps its id; its history moves to ``workflow_history_archive`` and its
     compensations, timers and subscriptions are cleared, so a long-lived loop does not
-    grow an unbounded history (DESIGN D10). Use as ``return await recur(ctx, x)``.
+    grow an unbounded history (docs/engine.md, Recur). Use as ``return await recur(ctx, x)``.
     """
     raise RecurSuspend(to_json(new_input, what=f"recur input of workflow {ctx.workflow_name!r}"))

@@ -19,25 +19,19 @@ from sqlalchemy.exc import DBAPIError
 from romancy.cli.options import add_database_flag, database_url
 from romancy.errors import DatabaseUnavailableError, WorkflowNotFoundError
 from romancy.storage import HistoryRecord, InstanceQuery, InstanceRecord, Storage
+from romancy.wire.status import InstanceStatus
 
 _T = TypeVar("_T")
 
-#: The status spellings Go Romancy's CLI accepts (after lower-casing), to what is stored.
-STATUS_ALIASES = {
-    "running": "running",
-    "waiting": "waiting_for_event",
-    "waiting_event": "waiting_for_event",
-    "waiting_for_event": "waiting_for_event",
-    "waiting_timer": "waiting_for_timer",
-    "waiting_for_timer": "waiting_for_timer",
-    "waiting_message": "waiting_for_message",
-    "waiting_for_message": "waiting_for_message",
-    "completed": "completed",
-    "failed": "failed",
-    "canceled": "cancelled",
-    "cancelled": "cancelled",
-    "recurred": "recurred",
-    "compensating": "compensating",
+#: The status spellings Go Romancy's CLI accepts (after lower-casing), to what is stored;
+#: every stored value stands for itself too.
+STATUS_ALIASES: dict[str, InstanceStatus] = {
+    **{status.value: status for status in InstanceStatus},
+    "waiting": InstanceStatus.WAITING_FOR_EVENT,
+    "waiting_event": InstanceStatus.WAITING_FOR_EVENT,
+    "waiting_timer": InstanceStatus.WAITING_FOR_TIMER,
+    "waiting_message": InstanceStatus.WAITING_FOR_MESSAGE,
+    "canceled": InstanceStatus.CANCELLED,
 }
 
 

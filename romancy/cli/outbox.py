@@ -12,7 +12,7 @@ from typing import Any
 from romancy.cli.instances import _clock, _iso, _open, _read, _table
 from romancy.cli.options import add_database_flag
 from romancy.storage import OutboxEntry
-from romancy.storage.outbox import FAILED, RETRYABLE, STATUSES
+from romancy.wire.status import RETRYABLE_OUTBOX_STATUSES, OutboxStatus
 
 #: Characters of ``last_error`` shown in the table (``--json`` has all of it).
 ERROR_WIDTH = 60
@@ -33,7 +33,9 @@ def register(subcommands: Any) -> None:
     )
     add_database_flag(lister)
     lister.add_argument(
-        "--status", metavar="STATUS", help=f"only events in this status ({', '.join(STATUSES)})"
+        "--status",
+        metavar="STATUS",
+        help=f"only events in this status ({', '.join(tuple(OutboxStatus))})",
     )
     lister.add_argument("--type", dest="event_type", metavar="TYPE", help="only this event type")
     lister.add_argument(
@@ -57,9 +59,12 @@ def register(subcommands: Any) -> None:
     add_database_flag(retry)
     retry.add_argument(
         "--status",
-        default=FAILED,
+        default=OutboxStatus.FAILED,
         metavar="STATUS",
-        help=f"reset events in this status: {', '.join(RETRYABLE)} (default: %(default)s)",
+        help=(
+            f"reset events in this status: {', '.join(RETRYABLE_OUTBOX_STATUSES)} "
+            "(default: %(default)s)"
+        ),
     )
     retry.add_argument(
         "--id",

@@ -1,8 +1,8 @@
 """The worker's background loops.
 
-On every worker: lease renewal of local runs (D14) and the resumption loop, which picks
+On every worker: lease renewal of local runs and the resumption loop, which picks
 up our ``running`` instances nobody holds, with adaptive backoff and jitter. On the
-leader only (elected through our own system lock, D5): firing due timers, recovering
+leader only (elected through our own system lock): firing due timers, recovering
 expired locks, finishing interrupted endings, and the recur check.
 """
 
@@ -20,6 +20,7 @@ from romancy import hooks as h
 from romancy.engine.cancellation import sleep_or_wake
 from romancy.engine.delivery import deliver_next, time_out
 from romancy.storage import TimerRecord, WaitingSubscriber
+from romancy.wire import frameworks
 from romancy.wire import messages as wire
 
 if TYPE_CHECKING:
@@ -189,9 +190,9 @@ class BackgroundLoops:
                         ),
                     )
                 # Edda's waiting instances too: Edda never looks again for a message
-                # whose wake-up it missed (contract-notes §5.4); we deliver in its layout.
+                # whose wake-up it missed (docs/channels.md); we deliver in its layout.
                 missed = await storage.channels.missed_deliveries(
-                    (framework, wire.EDDA),
+                    (framework, frameworks.EDDA),
                     limit=config.max_messages_per_batch,
                     no_binary_for=wire.NO_BINARY_READERS,
                 )

@@ -5,7 +5,7 @@ it still waits (and is ``waiting_for_message``, so a cancelled instance is never
 takes the next pending message for it (advancing both broadcast cursors, or claiming and
 deleting a competing message), writes the ``ChannelMessageReceived`` row in the layout of
 the runtime that owns the instance, clears the wait and sets it ``running``. Then it
-releases the lock; the owner's resumption picks the instance up (contract-notes §11.8).
+releases the lock; the owner's resumption picks the instance up (docs/channels.md).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from romancy.engine.cancellation import finish_first
 from romancy.errors import DatabaseUnavailableError
 from romancy.storage import Storage, Transaction, WaitingSubscriber
 from romancy.storage.notify import RESUMABLE, resumable_payload
+from romancy.wire import frameworks
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
+from romancy.wire.status import InstanceStatus
 
 log = logging.getLogger("romancy.delivery")
 
@@ -87,7 +89,7 @@ async def _deliver_locked(storage: Storage, owner: str, waiting: WaitingSubscrib
 async def _deliver(storage: Storage, waiting: WaitingSubscriber, tx: Transaction) -> bool:
     channels = storage.channels
     current = await channels.waiting(waiting.channel, instance_id=waiting.instance_id, tx=tx)
-    if not current or current[0].status != "waiting_for_message":
+    if not current or current[0].status != InstanceStatus.WAITING_FOR_MESSAGE:
         return False
     subscriber = current[0]
     subscription = await channels.subscription(subscriber.instance_id, subscriber.channel, tx=tx)
@@ -113,7 +115,10 @@ async def _deliver(storage: Storage, waiting: WaitingSubscriber, tx: Transaction
     )
     await channels.clear_wait(subscriber.instance_id, subscriber.channel, tx=tx)
     return await storage.update_instance(
-        subscriber.instance_id, status="running", only_if_status=["waiting_for_message"], tx=tx
+        subscriber.instance_id,
+        status=InstanceStatus.RUNNING,
+        only_if_status=[InstanceStatus.WAITING_FOR_MESSAGE],
+        tx=tx,
     )
 
 
@@ -125,7 +130,7 @@ async def take_next(
     cursor: int,
     tx: Transaction,
     *,
-    reader: str = wire.OURS,
+    reader: str = frameworks.OURS,
 ) -> wire.StoredMessage | None:
     """Take the next message ``instance_id`` (of framework ``reader``) may consume on
     ``channel``, or ``None`` when there is none it may have.
@@ -207,8 +212,8 @@ async def _time_out(storage: Storage, owner: str, waiting: WaitingSubscriber) ->
             if recorded:
                 await storage.update_instance(
                     waiting.instance_id,
-                    status="running",
-                    only_if_status=["waiting_for_message"],
+                    status=InstanceStatus.RUNNING,
+                    only_if_status=[InstanceStatus.WAITING_FOR_MESSAGE],
                     tx=tx,
                 )
     finally:

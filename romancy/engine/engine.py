@@ -17,7 +17,7 @@ from romancy import hooks as h
 from romancy.engine.cancellation import finish_first
 from romancy.engine.deadlines import LocalDeadlines
 from romancy.engine.delivery import wake_waiters
-from romancy.engine.run import ACTIVE_STATUSES, TERMINAL_STATUSES, Outcome, WorkflowRun
+from romancy.engine.run import Outcome, WorkflowRun
 from romancy.engine.signals import ChannelMessageSuspend
 from romancy.errors import (
     ConfigurationError,
@@ -32,6 +32,7 @@ from romancy.serialization import dumps, loads, to_json
 from romancy.storage import NewInstance, Storage, TimerRecord, WaitingSubscriber
 from romancy.storage.payloads import check_payload
 from romancy.wire import history as wire
+from romancy.wire.status import ACTIVE_STATUSES, TERMINAL_STATUSES, InstanceStatus
 from romancy.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ class Engine:
             instance is None
             or workflow is None
             or instance.framework != self.config.framework
-            or instance.status not in (*ACTIVE_STATUSES, "cancelled")
+            or instance.status not in (*ACTIVE_STATUSES, InstanceStatus.CANCELLED)
         ):
             await storage.unlock_instance(instance_id, self.worker_id)
             return None
@@ -253,7 +254,7 @@ class Engine:
                 try:
                     outcome = await asyncio.wait_for(asyncio.shield(waiter), remaining)
                 except TimeoutError:
-                    raise self._timed_out(instance_id, timeout, "running") from None
+                    raise self._timed_out(instance_id, timeout, InstanceStatus.RUNNING) from None
                 if outcome is not None:
                     return outcome
                 continue
@@ -285,11 +286,11 @@ class Engine:
         instance = await self.storage.get_instance(instance_id)
         if instance is None:
             raise WorkflowNotFoundError(instance_id)
-        if instance.status in ("completed", "failed"):
+        if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.FAILED):
             raise WorkflowNotCancellableError(
                 f"cannot cancel {instance.status} workflow instance {instance_id}"
             )
-        if instance.status == "cancelled":
+        if instance.status == InstanceStatus.CANCELLED:
             return
         local = self._runs.get(instance_id)
         if local is not None:
@@ -311,7 +312,10 @@ class Engine:
         storage = self.storage
         async with storage.transaction() as tx:
             changed = await storage.update_instance(
-                instance_id, status="cancelled", only_if_status=list(ACTIVE_STATUSES), tx=tx
+                instance_id,
+                status=InstanceStatus.CANCELLED,
+                only_if_status=list(ACTIVE_STATUSES),
+                tx=tx,
             )
             if changed:
                 await storage.channels.clear_all_waits(instance_id, tx=tx)
@@ -346,7 +350,7 @@ class Engine:
                 log.warning("instance %s: lock lost; stopping the local run", instance_id)
                 running.run.shutting_down = True
                 running.task.cancel()
-            elif status == "cancelled" and running.run.cancel_reason is None:
+            elif status == InstanceStatus.CANCELLED and running.run.cancel_reason is None:
                 running.run.request_cancel("cancelled by another worker")
                 running.task.cancel()
 
@@ -448,8 +452,8 @@ class Engine:
         async with storage.transaction() as tx:
             moved = await storage.update_instance(
                 timer.instance_id,
-                status="running",
-                only_if_status=["waiting_for_timer"],
+                status=InstanceStatus.RUNNING,
+                only_if_status=[InstanceStatus.WAITING_FOR_TIMER],
                 only_if_locked_by=self.worker_id,
                 tx=tx,
             )

@@ -31,23 +31,13 @@ from romancy.engine.signals import (
 from romancy.serialization import dumps, format_time, from_json, to_json
 from romancy.storage import HistoryRecord, InstanceRecord, Transaction, notify
 from romancy.wire import history as wire
+from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
 from romancy.workflow import Workflow
 
 if TYPE_CHECKING:
     from romancy.engine.engine import Engine
 
 log = logging.getLogger("romancy.engine")
-
-#: Statuses from which the engine resumes or cancels an instance.
-ACTIVE_STATUSES = (
-    "running",
-    "waiting_for_event",
-    "waiting_for_timer",
-    "waiting_for_message",
-    "compensating",
-    "recurred",
-)
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -77,7 +67,7 @@ class WorkflowRun:
         input_json: Any,
         history: list[HistoryRecord],
         *,
-        status: str = "running",
+        status: str = InstanceStatus.RUNNING,
     ) -> None:
         self.engine = engine
         self.instance_id = instance_id
@@ -104,7 +94,7 @@ class WorkflowRun:
     async def run(self) -> None:
         """Drive the instance to its next resting state."""
         try:
-            if self.status in ("compensating", "cancelled"):
+            if self.status in (InstanceStatus.COMPENSATING, InstanceStatus.CANCELLED):
                 await self._finish_compensating()
                 return
             while await self._execute_once():
@@ -185,11 +175,11 @@ class WorkflowRun:
         except Exception as error:
             await self._fail(error)
             return
-        done = await self._end(None, "completed", dumps(encoded))
+        done = await self._end(None, InstanceStatus.COMPLETED, dumps(encoded))
         if not done:
             await self._lost_or_cancelled()
             return
-        self._ended("completed", dumps(encoded))
+        self._ended(InstanceStatus.COMPLETED, dumps(encoded))
         await h.call_hook(
             self.app.hooks,
             "on_workflow_complete",
@@ -208,19 +198,22 @@ class WorkflowRun:
         )
         log.info("workflow %s (%s) failed: %r", self.workflow.name, self.instance_id, error)
         if await storage.list_compensations(self.instance_id):
-            if not await self._set_status("compensating"):
+            if not await self._set_status(InstanceStatus.COMPENSATING):
                 await self._lost_or_cancelled()
                 return
             await run_compensations(self.app, self.instance_id, self.workflow.name)
         output = {"error_type": type(error).__name__, "error_message": str(error)}
         async with storage.transaction() as tx:
             done = await self._end(
-                tx, "failed", dumps(output), from_status=("running", "compensating")
+                tx,
+                InstanceStatus.FAILED,
+                dumps(output),
+                from_status=(InstanceStatus.RUNNING, InstanceStatus.COMPENSATING),
             )
         if not done:
             await self._lost_or_cancelled()
             return
-        self._ended("failed", dumps(output))
+        self._ended(InstanceStatus.FAILED, dumps(output))
         await h.call_hook(
             self.app.hooks,
             "on_workflow_failed",
@@ -241,16 +234,18 @@ class WorkflowRun:
         cancelled = records.get(wire.WORKFLOW_CANCELLED_ID)
         async with storage.transaction() as tx:
             if cancelled is not None:
-                status, output = "cancelled", dumps(wire.event_payload(cancelled))
+                status, output = InstanceStatus.CANCELLED, dumps(wire.event_payload(cancelled))
             else:
                 failed = records.get(wire.WORKFLOW_FAILED_ID)
                 error_type, message = (
                     wire.failure_of(failed) if failed else ("Error", "interrupted during rollback")
                 )
-                status = "failed"
+                status = InstanceStatus.FAILED
                 output = dumps({"error_type": error_type, "error_message": message})
             await self.engine.storage.delete_timers(self.instance_id, tx=tx)
-            done = await self._end(tx, status, output, from_status=(*ACTIVE_STATUSES, "cancelled"))
+            done = await self._end(
+                tx, status, output, from_status=(*ACTIVE_STATUSES, InstanceStatus.CANCELLED)
+            )
         if not done:
             raise LostOwnership("while finishing compensations")
         self._ended(status, output)
@@ -283,7 +278,7 @@ class WorkflowRun:
                         ),
                         tx=tx,
                     )
-                    status, waiting_on = "waiting_for_timer", signal.timer_id
+                    status, waiting_on = InstanceStatus.WAITING_FOR_TIMER, signal.timer_id
                 else:
                     assert isinstance(signal, ChannelMessageSuspend)
                     await storage.channels.wait(
@@ -293,13 +288,13 @@ class WorkflowRun:
                         signal.timeout_seconds,
                         tx=tx,
                     )
-                    status, waiting_on = "waiting_for_message", signal.activity_id
+                    status, waiting_on = InstanceStatus.WAITING_FOR_MESSAGE, signal.activity_id
                 self.releasing = True
                 if not await storage.update_instance(
                     self.instance_id,
                     status=status,
                     current_activity_id=waiting_on,
-                    only_if_status=["running"],
+                    only_if_status=[InstanceStatus.RUNNING],
                     only_if_locked_by=engine.worker_id,
                     release_lock=True,
                     tx=tx,
@@ -325,7 +320,7 @@ class WorkflowRun:
                 self.instance_id,
                 input_data=dumps(signal.input_json),
                 current_activity_id=None,
-                only_if_status=["running"],
+                only_if_status=[InstanceStatus.RUNNING],
                 only_if_locked_by=self.engine.worker_id,
                 tx=tx,
             )
@@ -350,7 +345,7 @@ class WorkflowRun:
         tx: Transaction | None,
         status: str,
         output: str,
-        from_status: tuple[str, ...] = ("running",),
+        from_status: tuple[str, ...] = (InstanceStatus.RUNNING,),
     ) -> bool:
         """Final status and output, lock released; subscriptions and groups removed when
         this run may have made any (one statement otherwise)."""
@@ -379,7 +374,7 @@ class WorkflowRun:
         return await self.engine.storage.update_instance(
             self.instance_id,
             status=status,
-            only_if_status=["running"],
+            only_if_status=[InstanceStatus.RUNNING],
             only_if_locked_by=self.engine.worker_id,
         )
 
@@ -388,7 +383,7 @@ class WorkflowRun:
         instance = await self.engine.storage.get_instance(self.instance_id)
         if (
             instance is not None
-            and instance.status == "cancelled"
+            and instance.status == InstanceStatus.CANCELLED
             and (instance.locked_by == self.engine.worker_id)
         ):
             await self._finish_compensating()

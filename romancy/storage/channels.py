@@ -1,6 +1,6 @@
 """Channel, subscription and group tables: the queries behind ``romancy.channels``.
 
-Reached as ``storage.channels``. Cursors follow DESIGN D7: a broadcast cursor is the
+Reached as ``storage.channels``. Cursors (docs/compat.md): a broadcast cursor is the
 larger of Edda's ``channel_subscriptions.cursor_message_id`` and Go's
 ``channel_delivery_cursors.last_delivered_id``, and both are written. Competing messages
 are claimed by their text ``message_id`` and then deleted.
@@ -25,6 +25,7 @@ from romancy.storage.tables import (
     workflow_group_memberships,
     workflow_instances,
 )
+from romancy.wire.status import InstanceStatus
 
 if TYPE_CHECKING:
     from romancy.storage.dialects import Dialect
@@ -372,7 +373,7 @@ class ChannelStore:
             _waiting_query(self._dialect)
             .where(
                 _instances.c.framework.in_(frameworks),
-                _instances.c.status == "waiting_for_message",
+                _instances.c.status == InstanceStatus.WAITING_FOR_MESSAGE,
                 or_(
                     and_(_subs.c.mode == "broadcast", newer),
                     and_(_subs.c.mode == "competing", unclaimed),

@@ -1,7 +1,7 @@
 """PostgreSQL LISTEN/NOTIFY: the four shared channel names, payloads, and a listener.
 
 Notifications are hints: every consumer (ours and the peers') also polls. Payloads carry
-both peers' key styles (contract-notes §8.2, §11.11), so Edda's and Go's listeners read
+both peers' key styles (docs/compat.md, NOTIFY payloads), so Edda's and Go's listeners read
 them as their own.
 """
 

@@ -25,6 +25,7 @@ from romancy.limits import check_limit, check_name
 from romancy.storage.notify import OUTBOX_PENDING, outbox_payload
 from romancy.storage.records import OutboxRecord
 from romancy.storage.tables import outbox_events
+from romancy.wire.status import RETRYABLE_OUTBOX_STATUSES, OutboxStatus
 
 if TYPE_CHECKING:
     from romancy.storage.sql import Storage, Transaction
@@ -33,17 +34,7 @@ _out = outbox_events
 #: Longest pause between two attempts at one event (Go's relayer: 30 s).
 MAX_BACKOFF = 30
 
-# The statuses every runtime writes to ``outbox_events.status`` (the schema's CHECK list).
-PENDING = "pending"  # queued, or waiting for its next attempt
-PROCESSING = "processing"  # claimed: a relayer is sending it right now
-PUBLISHED = "published"  # the broker accepted it
-FAILED = "failed"  # out of attempts
-INVALID = "invalid"  # the broker refused the event itself (4xx)
-EXPIRED = "expired"  # too old to send (Edda's max_age_hours)
-STATUSES = (PENDING, PROCESSING, PUBLISHED, FAILED, INVALID, EXPIRED)
-#: Statuses :meth:`OutboxStore.retry_events` resets: a pending event is already due, and
-#: a processing one is being sent (an abandoned claim is taken back by the relayer).
-RETRYABLE = (FAILED, INVALID, PUBLISHED, EXPIRED)
+STATUSES = tuple(OutboxStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +95,7 @@ class OutboxStore:
             event_data=None if binary else data,
             event_data_binary=data if binary else None,
             content_type=content_type,
-            status=PENDING,
+            status=OutboxStatus.PENDING,
             retry_count=0,
         )
         async with self._storage._use(tx) as conn:
@@ -119,10 +110,10 @@ class OutboxStore:
         backoff = case((retries * 2 > MAX_BACKOFF, literal(MAX_BACKOFF)), else_=retries * 2)
         due = or_(
             and_(
-                c.status == PENDING,
+                c.status == OutboxStatus.PENDING,
                 or_(c.published_at.is_(None), attempted <= d.now_plus(-backoff)),
             ),
-            and_(c.status == PROCESSING, attempted <= d.now_plus(-claim_timeout)),
+            and_(c.status == OutboxStatus.PROCESSING, attempted <= d.now_plus(-claim_timeout)),
         )
         query = (
             select(
@@ -148,20 +139,23 @@ class OutboxStore:
                 await conn.execute(
                     update(_out)
                     .where(c.event_id.in_([r.event_id for r in rows]))
-                    .values(status=PROCESSING, published_at=d.now())
+                    .values(status=OutboxStatus.PROCESSING, published_at=d.now())
                 )
         return rows
 
     async def published(self, event_id: str) -> None:
         await self._set(
-            event_id, status=PUBLISHED, published_at=self._dialect.now(), last_error=None
+            event_id,
+            status=OutboxStatus.PUBLISHED,
+            published_at=self._dialect.now(),
+            last_error=None,
         )
 
     async def retry_later(self, event_id: str, error: str, *, give_up: bool) -> None:
         """Count a failed attempt; ``failed`` for good when ``give_up``."""
         await self._set(
             event_id,
-            status=FAILED if give_up else PENDING,
+            status=OutboxStatus.FAILED if give_up else OutboxStatus.PENDING,
             retry_count=_out.c.retry_count + 1,
             last_error=error[:2000],
             published_at=self._dialect.now(),
@@ -169,7 +163,9 @@ class OutboxStore:
 
     async def invalid(self, event_id: str, error: str) -> None:
         """The broker rejected the event itself (4xx): never retried."""
-        await self._set(event_id, status=INVALID, last_error=error[:2000], published_at=None)
+        await self._set(
+            event_id, status=OutboxStatus.INVALID, last_error=error[:2000], published_at=None
+        )
 
     async def list_events(
         self, *, status: str | None = None, event_type: str | None = None, limit: int = 100
@@ -201,7 +197,9 @@ class OutboxStore:
         # Go's relayer may leave retry_count NULL (the column is nullable).
         return [OutboxEntry(*row[:5], row[5] or 0, *row[6:]) for row in rows]
 
-    async def retry_events(self, event_ids: Sequence[str] = (), *, status: str = FAILED) -> int:
+    async def retry_events(
+        self, event_ids: Sequence[str] = (), *, status: str = OutboxStatus.FAILED
+    ) -> int:
         """Put events in ``status`` back to ``pending`` so relayers send them again.
 
         With ``event_ids``, only those of them that are in ``status``; without, every event
@@ -209,7 +207,7 @@ class OutboxStore:
         the event is due at once. Returns how many were reset. An unknown id raises
         :class:`~romancy.errors.OutboxEventNotFoundError` and resets nothing.
         """
-        check_status(status, allowed=RETRYABLE)
+        check_status(status, allowed=RETRYABLE_OUTBOX_STATUSES)
         if isinstance(event_ids, str):
             raise InvalidValueError("event_ids must be a sequence of ids, not one string")
         ids = [check_name(event_id, "outbox event id") for event_id in event_ids]
@@ -229,7 +227,9 @@ class OutboxStore:
             result = await tx.connection.execute(
                 update(_out)
                 .where(*chosen)
-                .values(status=PENDING, retry_count=0, last_error=None, published_at=None)
+                .values(
+                    status=OutboxStatus.PENDING, retry_count=0, last_error=None, published_at=None
+                )
             )
             if result.rowcount:
                 # One wake-up hint for every listening relayer (any runtime's).

@@ -171,7 +171,7 @@ class SubscriptionRecord:
     """One row of ``channel_subscriptions``, with its broadcast cursor resolved.
 
     ``cursor`` is the larger of Edda's ``cursor_message_id`` and Go's
-    ``channel_delivery_cursors.last_delivered_id`` (DESIGN D7).
+    ``channel_delivery_cursors.last_delivered_id`` (docs/compat.md).
     """
 
     instance_id: str

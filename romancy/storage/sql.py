@@ -70,6 +70,7 @@ from romancy.storage.tables import (
     workflow_timer_subscriptions,
 )
 from romancy.storage.urls import MEMORY, DatabaseURL, parse_database_url
+from romancy.wire.status import InstanceStatus
 
 _instances = workflow_instances
 _history = workflow_history
@@ -355,7 +356,11 @@ class Storage:
         def build() -> Executable:
             d = self.dialect
             values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in _CREATE_COLUMNS}
-            values |= {"status": "running", "started_at": d.now(), "updated_at": d.now()}
+            values |= {
+                "status": InstanceStatus.RUNNING,
+                "started_at": d.now(),
+                "updated_at": d.now(),
+            }
             if locked:
                 values |= {
                     "locked_by": bindparam("p_locked_by"),
@@ -449,7 +454,7 @@ class Storage:
             select(_instances.c.instance_id, _instances.c.workflow_name)
             .where(
                 _instances.c.framework == framework,
-                _instances.c.status == "running",
+                _instances.c.status == InstanceStatus.RUNNING,
                 _instances.c.locked_by.is_(None),
             )
             .order_by(_instances.c.updated_at)
@@ -507,8 +512,8 @@ class Storage:
                 c.framework == framework,
                 c.locked_by.is_(None),
                 or_(
-                    c.status == "compensating",
-                    and_(c.status == "cancelled", c.output_data.is_(None)),
+                    c.status == InstanceStatus.COMPENSATING,
+                    and_(c.status == InstanceStatus.CANCELLED, c.output_data.is_(None)),
                 ),
             )
             .limit(limit)
@@ -521,8 +526,10 @@ class Storage:
         c = _instances.c
         statement = (
             update(_instances)
-            .where(c.framework == framework, c.status == "recurred", c.locked_by.is_(None))
-            .values(status="running", updated_at=self.dialect.now())
+            .where(
+                c.framework == framework, c.status == InstanceStatus.RECURRED, c.locked_by.is_(None)
+            )
+            .values(status=InstanceStatus.RUNNING, updated_at=self.dialect.now())
         )
         async with self._use(None) as conn:
             return (await conn.execute(statement)).rowcount
@@ -870,7 +877,7 @@ class Storage:
             .join_from(_timers, _instances, self.dialect.exact(t.instance_id, i.instance_id))
             .where(
                 i.framework == framework,
-                i.status == "waiting_for_timer",
+                i.status == InstanceStatus.WAITING_FOR_TIMER,
                 self.dialect.is_due(t.expires_at),
             )
             .order_by(t.expires_at)

@@ -1,1 +1,1 @@
-"""Every shape that crosses runtimes: readers and writers per peer (DESIGN D6)."""
+"""Every shape that crosses runtimes: readers and writers per peer (docs/compat.md)."""

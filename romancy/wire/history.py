@@ -2,7 +2,7 @@
 
 We replay only our own instances, but rows in them may be written by peers (a lock-first
 channel delivery from Go or Edda) and older rows may use either peer's layout, so every
-reader here accepts all known shapes (DESIGN D6). What we write is one documented shape
+reader here accepts all known shapes (docs/compat.md). What we write is one documented shape
 per event type (``schema/json/`` describes it):
 
 ===========================  ======================  =====================================

@@ -1,8 +1,8 @@
 """Channel messages and CloudEvents as each runtime writes and reads them.
 
-Writers are per reader (DESIGN D6): a lock-first delivery writes the
+Writers are per reader (docs/compat.md): a lock-first delivery writes the
 ``ChannelMessageReceived`` history row in the layout of the runtime that owns the waiting
-instance. Readers accept every layout (contract-notes §5.6, §6.2, §11.7, §11.9).
+instance. Readers accept every layout (docs/compat.md, Message shapes).
 
 ``ChannelMessageReceived`` layouts:
 
@@ -26,13 +26,8 @@ from typing import Any
 
 from romancy.serialization import format_time, parse_time
 from romancy.storage.records import HistoryRecord, MessageRecord
+from romancy.wire.frameworks import EDDA, GO
 from romancy.wire.history import dump, event_payload
-
-#: ``workflow_instances.framework`` of the peers.
-EDDA = "python"
-GO = "go"
-#: Ours (the default ``AppConfig.framework``).
-OURS = "romancy-py"
 
 #: CloudEvent context attributes that are not extensions (CloudEvents 1.0).
 CE_CORE = (
@@ -119,7 +114,7 @@ def delivery_record(message: StoredMessage, reader: str) -> str | bytes:
     )
 
 
-#: Runtimes whose replay crashes on binary history rows (contract-notes §3.3, §11.8).
+#: Runtimes whose replay crashes on binary history rows (docs/compat.md).
 NO_BINARY_READERS = (EDDA,)
 
 
@@ -153,7 +148,7 @@ def message_columns(
 
 
 def cloudevent_message(event: CloudEventView) -> tuple[Any, dict[str, Any]]:
-    """A CloudEvent as channel message ``(data, metadata)`` in Edda's layout (§6.2).
+    """A CloudEvent as channel message ``(data, metadata)`` in Edda's layout (docs/compat.md).
 
     Like Edda, ``dataschema`` travels among the extensions and ``published_at`` records
     the ingestion time; ``ce_specversion`` is ours (readers ignore keys they do not know).
@@ -245,7 +240,7 @@ def read_stored(row: MessageRecord) -> StoredMessage:
 
 
 def event_of_message(data: Any, metadata: dict[str, Any] | None) -> CloudEventView | None:
-    """The CloudEvent a channel message carries, in either peer's layout (§6.2)."""
+    """The CloudEvent a channel message carries, in either peer's layout (docs/compat.md)."""
     meta = metadata or {}
     if "ce_type" in meta:  # Edda's layout: payload in data, attributes in metadata
         return CloudEventView(
@@ -280,7 +275,7 @@ def addressed_elsewhere(message: StoredMessage, instance_id: str) -> bool:
     """Whether ``message`` is a CloudEvent targeted at an instance other than this one.
 
     Edda publishes a targeted event to the plain channel and delivers it to its target
-    only, leaving it pending for every other broadcast subscriber (contract-notes §6.2);
+    only, leaving it pending for every other broadcast subscriber (docs/compat.md);
     we skip such messages instead of handing them to the wrong instance.
     """
     event = event_of_message(message.data, message.metadata)
