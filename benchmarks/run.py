@@ -42,6 +42,10 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
+sys.path.insert(0, str(REPO))  # run as a script: make the repository's packages importable
+
+from crosstest import venvs  # noqa: E402  (standard library only: no romancy needed)
+
 DRIVERS = BENCH_DIR / "drivers"
 RESULTS = BENCH_DIR / "results"
 RESULT_MARKER = "BENCH-RESULT "
@@ -51,8 +55,7 @@ BACKENDS = ("sqlite", "postgresql", "mysql")
 CASES = ("a", "b", "c")
 PEERS = ("edda", "dbos")
 
-EDDA_REQUIREMENTS = ["edda-framework==0.16.2", "asyncpg", "aiomysql"]
-DBOS_REQUIREMENTS = ["dbos"]
+PEER_REQUIREMENTS = {"edda": venvs.EDDA_REQUIREMENTS, "dbos": ("dbos",)}
 
 DEFAULT_PG = os.environ.get("BENCH_POSTGRES_URL", "postgresql://romancy:romancy@127.0.0.1:54329")
 DEFAULT_MY = os.environ.get("BENCH_MYSQL_URL", "mysql://romancy:romancy@127.0.0.1:33069")
@@ -147,39 +150,19 @@ def override(sizes: Any, args: argparse.Namespace) -> Any:
 def python_of(lib: str) -> Path:
     if lib == "romancy":
         return REPO / ".venv" / "bin" / "python"
-    return REPO / ".venvs" / lib / "bin" / "python"
+    return venv_of(lib) / "bin" / "python"
+
+
+def venv_of(lib: str) -> Path:
+    """A peer's own virtualenv (Edda's is the one the test suite uses too)."""
+    return venvs.edda_venv() if lib == "edda" else REPO / ".venvs" / lib
 
 
 def ensure_venv(lib: str) -> Path:
     """The interpreter of ``lib``'s own virtualenv, created on first use."""
-    python = python_of(lib)
     if lib == "romancy":
-        return python
-    if lib == "edda":
-        # The test suite's helper builds the same venv (pinned Edda, with a lock).
-        sys.path.insert(0, str(REPO))
-        try:
-            from tests.support.peers import ensure_edda
-
-            return Path(ensure_edda())
-        except ImportError:
-            pass
-        finally:
-            sys.path.remove(str(REPO))
-    venv = python.parent.parent
-    marker = venv / ".bench-ready"
-    if python.exists() and marker.exists():
-        return python
-    requirements = EDDA_REQUIREMENTS if lib == "edda" else DBOS_REQUIREMENTS
-    print(f"# creating {venv} ({' '.join(requirements)}) ...", flush=True)
-    if not python.exists():
-        subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
-        check=True,
-    )
-    marker.write_text("ok\n")
-    return python
+        return python_of(lib)
+    return venvs.ensure_venv(venv_of(lib), PEER_REQUIREMENTS[lib])
 
 
 def venv_facts(lib: str, python: Path) -> dict[str, str]:

@@ -23,6 +23,7 @@ from crosstest.process import CellFailure, CrosstestRun
 from crosstest.runtimes import Runtime
 from romancy.storage import Storage
 from romancy.storage.tables import channel_subscriptions, workflow_instances
+from romancy.wire.status import InstanceStatus
 
 #: Receive timeout for subscribers that are expected to get a message.
 RECEIVE_TIMEOUT = 25
@@ -66,6 +67,30 @@ class Cell:
             for n in range(count)
         ]
 
+    async def one_subscriber(self, channel: str) -> CrosstestRun:
+        """One subscriber of the receiver runtime on ``channel``, already waiting."""
+        (subscriber,) = await self.subscribe_many(
+            self.receiver, "subscriber", 1, channel=channel, timeout=RECEIVE_TIMEOUT
+        )
+        await self.until_waiting([subscriber])
+        return subscriber
+
+    async def send(self, runtime: Runtime, label: str, **flags: Any) -> dict[str, Any]:
+        """Run a ``publisher`` or ``send-to`` program to its end; fail unless it succeeded."""
+        run = await self.launch(runtime, label, **flags)
+        reported = await run.result(60)
+        key = "sent" if flags.get("mode") == "send-to" else "published"
+        expect(reported.get(key) is True, f"{label} reported {reported}")
+        return reported
+
+    async def received(
+        self, run: CrosstestRun, timeout: float = RECEIVE_TIMEOUT + 30
+    ) -> dict[str, Any]:
+        """The result of a receiving program; fail unless it received something."""
+        got = await run.result(timeout)
+        expect(got.get("received") is True, f"{run.label} got nothing: {got}")
+        return got
+
     async def until_waiting(self, runs: list[CrosstestRun], timeout: float = 45) -> list[str]:
         """Wait until each run's instance waits for a message; returns their ids."""
         ids = [await run.instance_id(timeout) for run in runs]
@@ -83,7 +108,7 @@ class Cell:
             .select_from(workflow_instances)
             .where(
                 workflow_instances.c.instance_id.in_(ids),
-                workflow_instances.c.status == "waiting_for_message",
+                workflow_instances.c.status == InstanceStatus.WAITING_FOR_MESSAGE,
             )
         )
         async with self.storage.transaction(read_only=True) as tx:

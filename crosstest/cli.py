@@ -15,7 +15,6 @@ resumes any running instance whose name it knows, so ours must not share Go's na
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -151,37 +150,17 @@ async def _run(args: argparse.Namespace) -> dict[str, Any] | None:
             raise RuntimeError("timeout waiting for workflow completion") from None
 
 
+#: How late our receive timeout is noticed, on top of ``--timeout``.
+RECEIVE_LAG = 10
+
+WORKFLOWS = {
+    "subscriber": subscriber,
+    "event-waiter": event_waiter,
+    "send-to": send_to,
+    "publisher": publisher,
+}
+
+
 def _workflow(args: argparse.Namespace) -> tuple[Any, dict[str, Any], float]:
-    data = _object(args.data, "--data")
-    metadata = _object(args.metadata, "--metadata")
-    if args.mode == "subscriber":
-        spec = {
-            "channel": args.channel,
-            "timeout_seconds": args.timeout,
-            "channel_mode": args.channel_mode,
-            "message_type": args.message_type,
-        }
-        return subscriber, spec, args.timeout + 10
-    if args.mode == "event-waiter":
-        spec = {
-            "event_type": args.event_type,
-            "timeout_seconds": args.timeout,
-            "channel_mode": args.channel_mode,
-        }
-        return event_waiter, spec, args.timeout + 10
-    spec = {"channel": args.channel, "text": args.message, "data": data, "metadata": metadata}
-    if args.mode == "send-to":
-        return send_to, {**spec, "target_instance_id": args.target_instance}, 30
-    return publisher, spec, 30
-
-
-def _object(text: str, flag: str) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RuntimeError(f"invalid {flag} JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise RuntimeError(f"{flag} must be a JSON object")
-    return value
+    spec, wait = program.workflow_spec(args, RECEIVE_LAG)
+    return WORKFLOWS[args.mode], spec, wait

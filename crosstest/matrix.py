@@ -63,7 +63,8 @@ class Divergence:
     case: str
     runtimes: tuple[str, ...]  # applies when any of them is the sender or the receiver
     backends: tuple[str, ...]
-    contract: str
+    #: The section of our docs explaining the defect, as ``docs/<file>.md#<anchor>``.
+    explained: str
     summary: str
     #: Shows only in some runs (a race): a covered cell that passes is then a plain pass.
     intermittent: bool = False
@@ -100,7 +101,7 @@ class DatabaseCheck:
 
 
 def load_divergences(path: Path = DIVERGENCES) -> list[Divergence]:
-    """The known peer defects, each naming the contract-notes section it comes from."""
+    """The known peer defects, each linking the docs section that explains it."""
     entries = tomllib.loads(path.read_text(encoding="utf-8")).get("divergence", [])
     return [
         Divergence(
@@ -108,7 +109,7 @@ def load_divergences(path: Path = DIVERGENCES) -> list[Divergence]:
             case=e["case"],
             runtimes=tuple(e["runtimes"]),
             backends=tuple(e.get("backends", ("sqlite", "postgresql", "mysql"))),
-            contract=e["contract"],
+            explained=e["explained"],
             summary=e["summary"],
             intermittent=bool(e.get("intermittent", False)),
         )

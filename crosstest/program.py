@@ -78,3 +78,48 @@ def run_program(
     if result is not None:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
+
+
+def workflow_spec(args: argparse.Namespace, receive_lag: float) -> tuple[dict[str, Any], float]:
+    """The input of the mode's workflow and how long to wait for its result.
+
+    A receiving mode waits its ``--timeout`` plus ``receive_lag`` (how late the runtime
+    notices a receive timeout); a sending mode waits 30 s.
+    """
+    if args.mode == "subscriber":
+        spec = {
+            "channel": args.channel,
+            "timeout_seconds": args.timeout,
+            "channel_mode": args.channel_mode,
+            "message_type": args.message_type,
+        }
+        return spec, args.timeout + receive_lag
+    if args.mode == "event-waiter":
+        spec = {
+            "event_type": args.event_type,
+            "timeout_seconds": args.timeout,
+            "channel_mode": args.channel_mode,
+        }
+        return spec, args.timeout + receive_lag
+    spec = {
+        "channel": args.channel,
+        "text": args.message,
+        "data": json_object(args.data, "--data"),
+        "metadata": json_object(args.metadata, "--metadata"),
+    }
+    if args.mode == "send-to":
+        return {**spec, "target_instance_id": args.target_instance}, 30
+    return spec, 30
+
+
+def json_object(text: str, flag: str) -> dict[str, Any] | None:
+    """The JSON object a ``flag`` carries; ``None`` when it is empty."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RuntimeError(f"invalid {flag} JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise RuntimeError(f"{flag} must be a JSON object")
+    return value

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crosstest.venvs import REPO as REPO
+from crosstest.venvs import edda_venv
 from romancy.storage import parse_database_url
 
-REPO = Path(__file__).resolve().parent.parent
 GO_MODULE = "github.com/i2y/romancy"
 
 #: Modes of Go's ``cmd/crosstest``; ours and Edda's driver add the two HTTP-side ones.
@@ -67,8 +68,7 @@ def edda_url(url: str) -> str:
 
 def edda_python() -> Path:
     """The Python of Edda's virtual environment."""
-    venv = Path(os.environ.get("ROMANCY_EDDA_VENV", REPO / ".venvs" / "edda"))
-    return venv / "bin" / "python"
+    return edda_venv() / "bin" / "python"
 
 
 def edda() -> Runtime:

@@ -7,15 +7,18 @@ import contextlib
 import json
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from romancy import hosting
 from romancy.config import AppConfig
 from romancy.engine.background import BackgroundLoops
 from romancy.engine.cancellation import finish_first
+from romancy.engine.definitions import WorkflowRegistry
 from romancy.engine.engine import Engine
-from romancy.engine.run import Outcome
+from romancy.engine.runtime import Outcome
 from romancy.errors import (
     ConfigurationError,
     RomancyError,
@@ -34,11 +37,11 @@ from romancy.storage import (
     InstanceRecord,
     OutboxEntry,
     Storage,
-    notify,
     parse_database_url,
 )
 from romancy.storage.notify import Listener
 from romancy.wire import history as wire
+from romancy.wire import notify
 from romancy.wire.status import InstanceStatus, OutboxStatus
 from romancy.workflow import Workflow, defined_workflows
 
@@ -85,7 +88,7 @@ class App:
             )
         self._notify = self.config.listen_notify is not False and dialect == "postgresql"
         self._storage: Storage | None = None
-        self._engine = Engine(self)
+        self._engine = Engine(self.config, WorkflowRegistry(), self.config.hooks, owner=self)
         self._loops = BackgroundLoops(self._engine)
         self._relayer: OutboxRelayer | None = None
         self._listener: Listener | None = None
@@ -105,10 +108,11 @@ class App:
             await storage.close()
             raise
         self._storage = storage
+        self._engine.attach(storage)
         storage.notify_enabled = self._notify
         for workflow in defined_workflows().values():
             if workflow.name not in self._engine.workflows:
-                self._engine.register(workflow)
+                self._engine.workflows.register(workflow)
         self._loops.start()
         if self.config.outbox_enabled:
             self._relayer = OutboxRelayer(storage, self.config)
@@ -204,20 +208,14 @@ class App:
 
     async def serve(self, host: str = "127.0.0.1", port: int = 8080) -> None:
         """Serve :meth:`asgi` until cancelled (Go's ``ListenAndServe``), starting the App
-        first if needed and shutting it down afterwards."""
-        import uvicorn
+        first if needed and shutting it down afterwards. Needs ``romancy[http]``."""
+        await hosting.serve(self, host, port)
 
-        owns_lifecycle = not self._started
-        if owns_lifecycle:
-            await self.start()
-        server = uvicorn.Server(
-            uvicorn.Config(self.asgi(), host=host, port=port, lifespan="off", log_level="warning")
-        )
-        try:
-            await server.serve()
-        finally:
-            if owns_lifecycle:
-                await self.shutdown()
+    def lifespan(self, host: object = None) -> AbstractAsyncContextManager[None]:
+        """The App's run as a host framework's lifespan: ``Starlette(lifespan=app.lifespan)``
+        or FastAPI's ``lifespan=`` start it with the host and shut it down with it (a
+        mounted :meth:`asgi` gets no lifespan events of its own)."""
+        return hosting.lifespan(self, host)
 
     def _on_notify(self, channel: str, payload: str) -> None:
         """A NOTIFY hint arrived: wake whatever it concerns (polling covers the rest)."""
@@ -244,7 +242,7 @@ class App:
 
         Workflows defined with ``@romancy.workflow`` are registered automatically.
         """
-        self._engine.register(workflow)
+        self._engine.workflows.register(workflow)
 
     async def start_workflow(
         self,

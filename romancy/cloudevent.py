@@ -18,13 +18,22 @@ from typing import Any
 
 from romancy.errors import InvalidValueError
 from romancy.limits import NAME_MAX_CHARS, TEXT_MAX_BYTES, check_name
-from romancy.serialization import dumps
-from romancy.wire import messages as wire
 
 SPECVERSION = "1.0"
 #: Extensions that target one instance (Go's and Edda's).
 ROMANCY_TARGET = "romancyinstanceid"
 EDDA_TARGET = "eddainstanceid"
+#: Context attributes that are not extensions (CloudEvents 1.0).
+CORE_ATTRIBUTES = (
+    "id",
+    "source",
+    "type",
+    "specversion",
+    "time",
+    "datacontenttype",
+    "subject",
+    "dataschema",
+)
 
 #: Most characters of each string attribute. ``id``, ``source`` and ``type`` are
 #: ``VARCHAR(255)`` outbox columns (and ``type`` names a channel); ``datacontenttype``
@@ -44,8 +53,7 @@ EXTENSION_NAME_MAX_CHARS = 64
 #: All attributes together, as stored (channel ``metadata`` is a MySQL ``TEXT``).
 ATTRIBUTES_MAX_BYTES = TEXT_MAX_BYTES
 #: Attribute names that are never extensions (``data``/``data_base64`` hold the payload).
-CORE_ATTRIBUTES = frozenset(wire.CE_CORE)
-RESERVED_NAMES = CORE_ATTRIBUTES | {"data", "data_base64"}
+RESERVED_NAMES = frozenset(CORE_ATTRIBUTES) | {"data", "data_base64"}
 
 _INT32 = (-(2**31), 2**31 - 1)
 _NAME = re.compile(r"[a-z0-9]+")
@@ -69,24 +77,14 @@ class CloudEvent:
     data: Any = None
     extensions: dict[str, Any] = field(default_factory=dict)
 
-    def view(self) -> wire.CloudEventView:
-        return wire.CloudEventView(
-            id=self.id,
-            type=self.type,
-            source=self.source,
-            specversion=self.specversion,
-            time=self.time.isoformat() if self.time else None,
-            datacontenttype=self.datacontenttype,
-            subject=self.subject,
-            dataschema=self.dataschema,
-            extensions=dict(self.extensions),
-            data=self.data,
-        )
-
 
 def check_event(event: CloudEvent) -> CloudEvent:
     """``event`` if every attribute meets the rules; else :class:`InvalidValueError`
-    naming the attribute. Nothing is stored either way."""
+    naming the attribute. Nothing is stored either way.
+
+    The size of all attributes together is checked where the stored layout is built
+    (:func:`romancy.wire.messages.cloudevent_message`), which every ingestion goes through.
+    """
     if event.specversion != SPECVERSION:
         raise InvalidValueError(f"specversion must be the string '1.0', not {event.specversion!r}")
     for name in ("id", "source", "type"):
@@ -104,12 +102,6 @@ def check_event(event: CloudEvent) -> CloudEvent:
         if name in event.extensions:
             check_attribute(name, event.extensions[name], max_chars=NAME_MAX_CHARS)
     check_name(event_channel(event), "the channel name ('<type>' or '<type>:<romancyinstanceid>')")
-    _, metadata = wire.cloudevent_message(event.view())
-    size = len(dumps(metadata))
-    if size > ATTRIBUTES_MAX_BYTES:
-        raise InvalidValueError(
-            f"the event's attributes take {size} bytes stored; the limit is {ATTRIBUTES_MAX_BYTES}"
-        )
     return event
 
 

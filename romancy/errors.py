@@ -29,6 +29,15 @@ class DatabaseUnavailableError(RomancyError):
     """The database could not be reached or refused the connection."""
 
 
+class DuplicateRecordError(RomancyError):
+    """A storage write hit a unique key: the row it would add exists already.
+
+    Internal to the runtime (storage raises it, the engine reads it as "someone else
+    recorded this first"); an activity's own SQL on ``ctx.session`` raises the driver's
+    error instead.
+    """
+
+
 class WorkflowAlreadyExistsError(RomancyError):
     """A workflow instance with the requested id already exists; nothing was written."""
 

@@ -18,10 +18,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from romancy import hooks as h
-from romancy.channels import ChannelMode, publish_message, receive, subscribe
+from romancy.channels import ChannelMode, receive, subscribe
 from romancy.cloudevent import (
     EDDA_TARGET,
     ROMANCY_TARGET,
@@ -30,17 +30,15 @@ from romancy.cloudevent import (
     check_event,
     event_channel,
 )
-from romancy.context import WorkflowContext
-from romancy.engine.session import current_session, inside_activity
+from romancy.engine._context import WorkflowContext
+from romancy.engine.messaging import publish_stored
+from romancy.engine.runtime import RuntimeOwner
+from romancy.engine.steps import write_once
 from romancy.errors import ChannelMessageTimeoutError, EventTimeoutError
-from romancy.serialization import dumps, from_json, parse_time
-from romancy.storage import Storage, Transaction
-from romancy.storage.notify import OUTBOX_PENDING, outbox_payload
-from romancy.wire import history as wire_history
+from romancy.serialization import dumps, from_json
+from romancy.storage import Transaction
 from romancy.wire import messages as wire
-
-if TYPE_CHECKING:
-    from romancy.app import App
+from romancy.wire.notify import OUTBOX_PENDING, outbox_payload
 
 T = TypeVar("T")
 
@@ -78,9 +76,8 @@ async def wait_event(
     started = time.monotonic()
     if not ctx.is_replaying:
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-        await h.call_hook(
-            ctx.hooks,
-            "on_event_wait_start",
+        await h.emit(
+            ctx.hooks.on_event_wait_start,
             h.EventWaitStartInfo(
                 ctx.instance_id,
                 ctx.workflow_name,
@@ -92,15 +89,14 @@ async def wait_event(
         message = await receive(ctx, event_type, timeout=timeout, activity_id=event_id)
     except ChannelMessageTimeoutError:
         raise EventTimeoutError(ctx.instance_id, event_type) from None
-    event = wire.event_of_message(message.data, message.metadata) or wire.CloudEventView(
+    event = wire.event_of_message(message.data, message.metadata) or CloudEvent(
         id=message.id, type=event_type, source="unknown", data=message.data
     )
     if not ctx.is_replaying:
         # The run that first reads the event (nothing recorded lies beyond it); later
         # replays read it again and must not report it again.
-        await h.call_hook(
-            ctx.hooks,
-            "on_event_wait_complete",
+        await h.emit(
+            ctx.hooks.on_event_wait_complete,
             h.EventWaitCompleteInfo(
                 ctx.instance_id,
                 ctx.workflow_name,
@@ -115,42 +111,65 @@ async def wait_event(
         source=event.source,
         data=data,
         specversion=event.specversion,
-        time=parse_time(event.time) if event.time else None,
+        time=event.time,
         datacontenttype=event.datacontenttype,
         subject=event.subject,
         extensions=event.extensions,
     )
 
 
-async def ingest_cloudevent(app: App, event: CloudEvent) -> str:
+async def ingest_cloudevent(app: RuntimeOwner, event: CloudEvent) -> str:
     """Publish an incoming event to its channel and start its handler workflows.
 
     Returns the channel message id. An event that breaks the rules of
     :func:`romancy.cloudevent.check_event` raises :class:`~romancy.InvalidValueError`
     before anything is stored.
     """
+    return (await receive_cloudevent(app, event)).message_id
+
+
+@dataclass(frozen=True)
+class EventReceipt:
+    """What an ingested CloudEvent reached at once.
+
+    ``delivered``: instances waiting for it that it was delivered into; ``started``: the
+    handler workflow it started, if any. A subscriber that is busy when the event arrives
+    takes it later and is not counted.
+    """
+
+    message_id: str
+    delivered: tuple[str, ...]
+    started: str | None
+
+
+async def receive_cloudevent(app: RuntimeOwner, event: CloudEvent) -> EventReceipt:
+    """:func:`ingest_cloudevent`, telling what the event reached (the HTTP answer's counts)."""
     check_event(event)
+    data, metadata = wire.cloudevent_message(event)  # refuses oversized attributes
+    runtime = app.engine
     romancy_target = event.extensions.get(ROMANCY_TARGET)
     edda_target = event.extensions.get(EDDA_TARGET)
-    await h.call_hook(
-        app.hooks,
-        "on_event_received",
+    await h.emit(
+        runtime.hooks.on_event_received,
         h.EventReceivedInfo(
             event.type, event.id, event.source, str(romancy_target or edda_target or "")
         ),
     )
-    data, metadata = wire.cloudevent_message(event.view())
-    message_id = await publish_message(
-        app,
+    published = await publish_stored(
+        runtime.storage,
+        runtime.worker_id,
         event_channel(event),
         data,
         metadata,
+        runtime,
         only_instance=str(edda_target) if edda_target else None,
+        objects_only=False,
     )
-    handler = app.engine.workflows.get(event.type)
+    handler = runtime.workflow_named(event.type)
+    started = None
     if handler is not None and handler.event_handler:
-        await app.start_workflow(handler, event.data)
-    return message_id
+        started = await runtime.start(handler, event.data)
+    return EventReceipt(published.message_id, published.delivered, started)
 
 
 async def send_event(
@@ -174,45 +193,13 @@ async def send_event(
     check_attribute("datacontenttype", content_type)
     payload = data if isinstance(data, bytes) else dumps(data, what=f"event {event_type!r}")
     storage = ctx.storage
-    if inside_activity():
-        # Part of the activity, not a step of its own (replay never runs activities again).
-        session = current_session.get()
-        if session is None:  # non-transactional: queued at once in a transaction of its own
-            async with storage.transaction() as tx:
-                await _queue(storage, event_id, event_type, source, payload, content_type, tx)
-        else:
-            tx = Transaction(await session.connection())
-            await _queue(storage, event_id, event_type, source, payload, content_type, tx)
+
+    async def queue(tx: Transaction) -> str:
+        await storage.outbox.add(event_id, event_type, source, payload, content_type, tx=tx)
+        await storage.notify(OUTBOX_PENDING, outbox_payload(event_id, event_type), tx=tx)
         return event_id
-    step = ctx.generate_activity_id(f"send_event_{event_type}")
-    ctx.claim_activity_id(step)
-    recorded = ctx.log.take(step)
-    if recorded is not None:
-        return str(wire_history.read_step(recorded).result)
-    ctx.log.ensure_new_step_allowed(step, ctx.workflow_name)
-    async with storage.transaction() as tx:
-        await _queue(storage, event_id, event_type, source, payload, content_type, tx)
-        await storage.append_history(
-            ctx.instance_id,
-            step,
-            wire_history.ACTIVITY_COMPLETED,
-            wire_history.activity_completed("send_event", event_id),
-            tx=tx,
-        )
-    return event_id
 
-
-async def _queue(
-    storage: Storage,
-    event_id: str,
-    event_type: str,
-    source: str,
-    payload: str | bytes,
-    content_type: str,
-    tx: Transaction,
-) -> None:
-    await storage.outbox.add(event_id, event_type, source, payload, content_type, tx=tx)
-    await storage.notify(OUTBOX_PENDING, outbox_payload(event_id, event_type), tx=tx)
+    return await write_once(ctx, f"send_event_{event_type}", "send_event", queue, None)
 
 
 #: Go names both; they do the same here (the outbox write is always transactional).

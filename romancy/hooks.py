@@ -9,9 +9,10 @@ logged and otherwise ignored: observability never changes what a workflow does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger("romancy.hooks")
 
@@ -220,9 +221,14 @@ class WorkflowHooks:
         """A replayed workflow reached the end of its recorded history."""
 
 
-async def call_hook(hooks: WorkflowHooks, name: str, info: Any) -> None:
-    """Call one hook, logging (never raising) what it raises."""
+InfoT = TypeVar("InfoT")
+
+
+async def emit(hook: Callable[[InfoT], Awaitable[None]], info: InfoT) -> None:
+    """Call one hook (a bound ``on_…`` method) with its info, logging (never raising)
+    what it raises. Passing the method, not its name, lets the type checker match the
+    info to the hook."""
     try:
-        await getattr(hooks, name)(info)
+        await hook(info)
     except Exception:
-        log.exception("hook %s raised; ignored", name)
+        log.exception("hook %s raised; ignored", getattr(hook, "__name__", hook))

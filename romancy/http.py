@@ -1,7 +1,8 @@
 """The HTTP face of an App (docs/http.md): an ASGI application with Go Romancy's routes.
 
 * ``POST /`` (and any path not below) — a CloudEvent, in binary mode (``ce-*`` headers)
-  or structured mode (a JSON envelope) → 202 ``{"status": "accepted"}``
+  or structured mode (a JSON envelope) → 202 ``{"status": "accepted", "delivered": N,
+  "started": 0|1}`` (instances it reached at once; a handler workflow started)
 * ``GET /health/live`` → 200; ``GET /health/ready`` → 200 once the App runs, else 503
 * ``POST /cancel/{instance_id}`` with an optional ``{"reason": …}`` → 200, 404 unknown
   instance, 409 not cancellable
@@ -17,27 +18,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from romancy.cloudevent_http import BATCH, from_http, media_type
+from romancy.config import AppConfig
+from romancy.engine.runtime import RuntimeOwner
 from romancy.errors import (
     InvalidValueError,
     MalformedJSONError,
     WorkflowNotCancellableError,
     WorkflowNotFoundError,
 )
-from romancy.events import ingest_cloudevent
+from romancy.events import receive_cloudevent
 from romancy.jsontext import parse_json
 from romancy.limits import check_name
 from romancy.wire.status import InstanceStatus
-
-if TYPE_CHECKING:
-    from romancy.app import App
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+class Served(RuntimeOwner, Protocol):
+    """What the endpoint needs of the App it serves."""
+
+    @property
+    def config(self) -> AppConfig: ...
+
+    @property
+    def is_running(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+    async def cancel_workflow(self, instance_id: str, reason: str = "") -> None: ...
 
 
 class HTTPError(Exception):
@@ -51,7 +67,7 @@ class HTTPError(Exception):
 class RomancyASGI:
     """ASGI 3 application serving one :class:`~romancy.App`."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Served) -> None:
         self._app = app
         self._limit = app.config.max_request_bytes
         self._max_depth = app.config.max_json_depth
@@ -93,8 +109,12 @@ class RomancyASGI:
             raise HTTPError(415, "UnsupportedMediaType", "batched CloudEvents are not supported")
         body = await self._body(scope, receive)
         event = from_http(headers, body, max_depth=self._max_depth)
-        await ingest_cloudevent(self._app, event)
-        return 202, {"status": "accepted"}
+        receipt = await receive_cloudevent(self._app, event)
+        return 202, {
+            "status": "accepted",
+            "delivered": len(receipt.delivered),
+            "started": 0 if receipt.started is None else 1,
+        }
 
     async def _cancel(
         self, instance_id: str, scope: Scope, receive: Receive

@@ -11,13 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from romancy import hooks as h
+from romancy.engine._context import WorkflowContext
 from romancy.engine.signals import TimerSuspend
-
-if TYPE_CHECKING:
-    from romancy.context import WorkflowContext
 
 
 async def sleep(
@@ -38,21 +35,18 @@ async def sleep_until(ctx: WorkflowContext, when: datetime, *, timer_id: str | N
 async def _wait(
     ctx: WorkflowContext, timer_id: str | None, deadline: Callable[[datetime], datetime]
 ) -> None:
-    tid = timer_id or ctx.generate_activity_id("sleep")
-    ctx.claim_activity_id(tid)
-    if ctx.log.take(tid) is not None:
+    step = ctx.begin_step("sleep", timer_id)
+    if step.replayed:
         return  # the timer fired before this replay
     now = datetime.now(UTC)
     expires_at = deadline(now)
     if expires_at <= now:
         return  # nothing to wait for; replaying returns here too
-    if timer_id is None:
-        ctx.log.ensure_new_step_allowed(tid, ctx.workflow_name)
+    step.ensure_new_allowed()
     # Stored timestamps keep whole seconds: round up so a timer never fires early.
     expires_at = datetime.fromtimestamp(math.ceil(expires_at.timestamp()), UTC)
-    await h.call_hook(
-        ctx.hooks,
-        "on_timer_start",
-        h.TimerStartInfo(ctx.instance_id, ctx.workflow_name, tid, expires_at),
+    await h.emit(
+        ctx.hooks.on_timer_start,
+        h.TimerStartInfo(ctx.instance_id, ctx.workflow_name, step.id, expires_at),
     )
-    raise TimerSuspend(tid, expires_at)
+    raise TimerSuspend(step.id, expires_at)

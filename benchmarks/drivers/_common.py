@@ -8,13 +8,16 @@ a stdout line that starts with ``RESULT_MARKER``; everything else it prints is i
 from __future__ import annotations
 
 import argparse
+import asyncio
+import inspect
 import itertools
 import json
+import logging
 import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 RESULT_MARKER = "BENCH-RESULT "
@@ -105,3 +108,33 @@ def die_hard(result: dict[str, Any]) -> None:
 
 def now() -> float:
     return time.perf_counter()
+
+
+def resumed(
+    *, resume_s: float, worker_start_s: float, history_rows_before: int, trigger: str
+) -> dict[str, Any]:
+    """Case c-resume's result: the same keys from every library."""
+    return {
+        "resume_s": resume_s,
+        "worker_start_s": worker_start_s,
+        "history_rows_before": history_rows_before,
+        "trigger": trigger,
+    }
+
+
+def main(
+    prog: str,
+    case_a: Callable[[argparse.Namespace], Any],
+    case_b: Callable[[argparse.Namespace], Any],
+    case_c_build: Callable[[argparse.Namespace], Any],
+    case_c_resume: Callable[[argparse.Namespace], Any],
+) -> None:
+    """Run the case the command line names and report its result.
+
+    A handler may be a coroutine function (run on a fresh event loop) or a plain one.
+    """
+    logging.basicConfig(level=logging.WARNING)
+    args = parse_args(prog)
+    handlers = {"a": case_a, "b": case_b, "c-build": case_c_build, "c-resume": case_c_resume}
+    result = handlers[args.case](args)
+    emit(asyncio.run(result) if inspect.iscoroutine(result) else result)

@@ -10,13 +10,12 @@ and concurrency comes from threads.
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _common import die_hard, emit, now, parse_args, summarize_a, summarize_b
+from _common import die_hard, main, now, resumed, summarize_a, summarize_b
 from dbos import DBOS, DBOSConfig
 
 STAMPS: list[float] = []
@@ -158,22 +157,13 @@ def case_c_resume(args: Any) -> dict[str, Any]:
         DBOS.destroy()
     if result != args.steps:
         raise RuntimeError(f"recovered workflow returned {result!r}")
-    return {
-        "resume_s": finished - began,
-        "worker_start_s": launched - began,
-        "history_rows_before": history,
-        "trigger": "DBOS.launch() (startup recovery of PENDING workflows) in a fresh process",
-    }
-
-
-CASE_HANDLERS = {"a": case_a, "b": case_b, "c-build": case_c_build, "c-resume": case_c_resume}
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    args = parse_args("dbos_bench")
-    emit(CASE_HANDLERS[args.case](args))
+    return resumed(
+        resume_s=finished - began,
+        worker_start_s=launched - began,
+        history_rows_before=history,
+        trigger="DBOS.launch() (startup recovery of PENDING workflows) in a fresh process",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main("dbos_bench", case_a, case_b, case_c_build, case_c_resume)

@@ -10,10 +10,9 @@ suspends, so the time of one ``start()`` call is that workflow's start-to-finish
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
-from _common import die_hard, emit, now, parse_args, summarize_a, summarize_b
+from _common import die_hard, main, now, resumed, summarize_a, summarize_b
 from edda import EddaApp, WorkflowContext, activity, workflow
 
 STAMPS: list[float] = []
@@ -151,22 +150,13 @@ async def case_c_resume(args: Any) -> dict[str, Any]:
         await check_completed(app, args.instance_id, args.steps)
     finally:
         await app.shutdown()
-    return {
-        "resume_s": finished - began,
-        "worker_start_s": started - began_start,
-        "history_rows_before": history,
-        "trigger": "Workflow.resume(instance_id) on a fresh EddaApp (lock released first)",
-    }
-
-
-CASE_HANDLERS = {"a": case_a, "b": case_b, "c-build": case_c_build, "c-resume": case_c_resume}
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    args = parse_args("edda_bench")
-    emit(asyncio.run(CASE_HANDLERS[args.case](args)))
+    return resumed(
+        resume_s=finished - began,
+        worker_start_s=started - began_start,
+        history_rows_before=history,
+        trigger="Workflow.resume(instance_id) on a fresh EddaApp (lock released first)",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main("edda_bench", case_a, case_b, case_c_build, case_c_resume)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from _common import die_hard, emit, now, parse_args, summarize_a, summarize_b
+from _common import die_hard, main, now, resumed, summarize_a, summarize_b
 
 import romancy
 
@@ -128,21 +128,13 @@ async def case_c_resume(args: Any) -> dict[str, Any]:
         await app.shutdown()
     if result != args.steps:
         raise RuntimeError(f"resumed instance returned {result!r}")
-    return {
-        "resume_s": finished - began,
-        "worker_start_s": started - began_start,
-        "history_rows_before": history,
-        "trigger": "App.engine.resume(instance_id) on a fresh App with the same worker_id",
-    }
-
-
-CASE_HANDLERS = {"a": case_a, "b": case_b, "c-build": case_c_build, "c-resume": case_c_resume}
-
-
-def main() -> None:
-    args = parse_args("romancy_bench")
-    emit(asyncio.run(CASE_HANDLERS[args.case](args)))
+    return resumed(
+        resume_s=finished - began,
+        worker_start_s=started - began_start,
+        history_rows_before=history,
+        trigger="App.engine.resume(instance_id) on a fresh App with the same worker_id",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main("romancy_bench", case_a, case_b, case_c_build, case_c_resume)

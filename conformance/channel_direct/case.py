@@ -22,7 +22,7 @@ async def run(cell: Cell) -> str:
     text = f"direct from {cell.sender.name}"
     data = {"direct": True, "value": 999}
     metadata = {"source": cell.sender.name, "type": "direct"}
-    sender = await cell.launch(
+    await cell.send(
         cell.sender,
         "send-to",
         mode="send-to",
@@ -32,10 +32,7 @@ async def run(cell: Cell) -> str:
         metadata=json.dumps(metadata),
         target_instance=target_id,
     )
-    sent = await sender.result(60)
-    expect(sent.get("sent") is True, f"send-to reported {sent}")
-    got = await target.result(RECEIVE_TIMEOUT + 30)
-    expect(got.get("received") is True, f"the target got nothing: {got}")
+    got = await cell.received(target)
     message, meta = got.get("message") or {}, got.get("metadata") or {}
     expect(
         message.get("text") == text and message.get("data") == data,

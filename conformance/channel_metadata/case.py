@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+from crosstest.cell import Cell, expect
 
 TITLE = "metadata round trip"
 SENDER_MODES = ("publisher",)
@@ -21,21 +21,15 @@ async def run(cell: Cell) -> str:
         "flag": True,
         "count": 3,
     }
-    (subscriber,) = await cell.subscribe_many(
-        cell.receiver, "subscriber", 1, channel=channel, timeout=RECEIVE_TIMEOUT
-    )
-    await cell.until_waiting([subscriber])
-    publisher = await cell.launch(
+    subscriber = await cell.one_subscriber(channel)
+    await cell.send(
         cell.sender,
         "publisher",
         mode="publisher",
         channel=channel,
         metadata=json.dumps(metadata, ensure_ascii=False),
     )
-    published = await publisher.result(60)
-    expect(published.get("published") is True, f"publisher reported {published}")
-    got = await subscriber.result(RECEIVE_TIMEOUT + 30)
-    expect(got.get("received") is True, f"the subscriber got nothing: {got}")
+    got = await cell.received(subscriber)
     seen = got.get("metadata") or {}
     changed = sorted(key for key in metadata if seen.get(key) != metadata[key])
     expect(not changed, f"metadata keys lost or changed: {changed} (got {seen})")

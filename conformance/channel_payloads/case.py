@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+from crosstest.cell import Cell, expect
 
 TITLE = "nested / unicode / large payloads"
 SENDER_MODES = ("publisher",)
@@ -24,11 +24,8 @@ PAYLOAD = {
 
 async def run(cell: Cell) -> str:
     channel = cell.channel("payloads")
-    (subscriber,) = await cell.subscribe_many(
-        cell.receiver, "subscriber", 1, channel=channel, timeout=RECEIVE_TIMEOUT
-    )
-    await cell.until_waiting([subscriber])
-    publisher = await cell.launch(
+    subscriber = await cell.one_subscriber(channel)
+    await cell.send(
         cell.sender,
         "publisher",
         mode="publisher",
@@ -36,10 +33,7 @@ async def run(cell: Cell) -> str:
         message="payloads ✓",
         data=json.dumps(PAYLOAD, ensure_ascii=False),
     )
-    published = await publisher.result(60)
-    expect(published.get("published") is True, f"publisher reported {published}")
-    got = await subscriber.result(RECEIVE_TIMEOUT + 30)
-    expect(got.get("received") is True, f"the subscriber got nothing: {got}")
+    got = await cell.received(subscriber)
     message = got.get("message") or {}
     expect(message.get("text") == "payloads ✓", f"text arrived as {message.get('text')!r}")
     data = message.get("data") or {}

@@ -44,7 +44,7 @@ async def _migrate(db: str) -> dict[str, object]:
 
     # Edda gives up (after 1 s, without an error) when its migration lock is held, and the
     # MySQL lock is server-wide: a migration of any other database on the server makes
-    # this one end half-done (contract-notes §1.3). Retry until it completes.
+    # this one end half-done (docs/compat.md, "Edda's impatient lock"). Retry until it completes.
     attempts = 10
     for attempt in range(1, attempts + 1):
         storage = SQLAlchemyStorage(create_async_engine(db))
@@ -177,7 +177,7 @@ def _app(db: str) -> Any:
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     workflows = _define_workflows()
-    kwargs, wait = _inputs(args)
+    kwargs, wait = program.workflow_spec(args, EDDA_TIMEOUT_LAG)
     app = _app(args.db)
     await app.initialize()
     try:
@@ -196,8 +196,8 @@ async def _release_leftover_locks(db: str, worker_id: str) -> None:
 
     Edda's resumer runs the workflows it picks up in tasks its shutdown does not stop;
     the process exits with their locks held, and no Edda worker takes them again before
-    the lease (300 s) and the next stale-lock sweep (every 60 s) have passed
-    (contract-notes §2.7). What a clean shutdown would do, done after Edda's.
+    the lease (300 s) and the next stale-lock sweep (every 60 s) have passed.
+    What a clean shutdown would do, done after Edda's.
     """
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -227,8 +227,8 @@ async def _start_workflow(workflow: Any, kwargs: dict[str, Any]) -> str:
       the same workflow at once collide on its key; the loser retries (the definition
       exists by then).
     * Edda commits the new instance as ``running`` and unlocked, then locks it in a
-      second transaction; in between, the resumer of any Edda worker on the database
-      (contract-notes §2.7, §2.8) may take it, and ``start`` raises "Failed to acquire
+      second transaction; in between, the resumer of any Edda worker on the database may
+      take it, and ``start`` raises "Failed to acquire
       lock". The instance exists and that worker runs it: its result is waited for.
     """
     from sqlalchemy.exc import IntegrityError
@@ -265,42 +265,6 @@ async def _result(app: Any, instance_id: str, wait: float) -> dict[str, Any]:
             raise RuntimeError(f"workflow {status}: {instance.get('output_data')}")
         await asyncio.sleep(0.1)
     raise RuntimeError("timeout waiting for workflow completion")
-
-
-def _inputs(args: argparse.Namespace) -> tuple[dict[str, Any], float]:
-    data = _object(args.data, "--data")
-    metadata = _object(args.metadata, "--metadata")
-    if args.mode == "subscriber":
-        spec = {
-            "channel": args.channel,
-            "timeout_seconds": args.timeout,
-            "channel_mode": args.channel_mode,
-            "message_type": args.message_type,
-        }
-        return spec, args.timeout + EDDA_TIMEOUT_LAG
-    if args.mode == "event-waiter":
-        spec = {
-            "event_type": args.event_type,
-            "timeout_seconds": args.timeout,
-            "channel_mode": args.channel_mode,
-        }
-        return spec, args.timeout + EDDA_TIMEOUT_LAG
-    spec = {"channel": args.channel, "text": args.message, "data": data, "metadata": metadata}
-    if args.mode == "send-to":
-        return {**spec, "target_instance_id": args.target_instance}, 30
-    return spec, 30
-
-
-def _object(text: str, flag: str) -> Any:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RuntimeError(f"invalid {flag} JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise RuntimeError(f"{flag} must be a JSON object")
-    return value
 
 
 async def _serve(args: argparse.Namespace) -> None:

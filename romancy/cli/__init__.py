@@ -1,7 +1,9 @@
 """The ``romancy`` command line.
 
-Flags may appear anywhere on the line (before or after positional arguments). Errors go
-to stderr as ``Error: …`` with exit code 1; a usage mistake exits with 2.
+Flags may appear anywhere on the line (before or after positional arguments). A mistake
+in what was typed is a usage error: ``Error: …`` on stderr, exit code 2, before any
+database is touched. A failure while working (database unreachable, instance not found)
+is ``Error: …`` with exit code 1.
 """
 
 from __future__ import annotations
@@ -10,22 +12,38 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
-from romancy.cli import instances, messaging, migrate, outbox, schema
-from romancy.cli.options import add_database_flag
-from romancy.errors import RomancyError
+from romancy.cli import instances, messaging, migrate, outbox, replay, schema
+from romancy.cli.options import USAGE_ERROR, Parser, add_database_flag, resolve_database
+from romancy.errors import ConfigurationError, RomancyError
 
-_COMMANDS = (migrate, instances, messaging, outbox, schema)
+_COMMANDS = (migrate, instances, messaging, outbox, schema, replay)
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml is its one source)."""
+    try:
+        return version("romancy")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="romancy",
-        description="Durable workflows for Python: operate a romancy / Romancy / Edda database.",
+        description=(
+            "Operate a database of durable workflows shared by romancy, Go Romancy and Edda: "
+            "migrate its schema, inspect instances, send events, publish messages."
+        ),
+        epilog="Run 'romancy COMMAND --help' for a command's own flags.",
     )
+    parser.add_argument("--version", action="version", version=f"romancy {package_version()}")
     add_database_flag(parser, top_level=True)
-    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subcommands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, title="commands"
+    )
     for command in _COMMANDS:
         command.register(subcommands)
     return parser
@@ -35,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``romancy`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "db"):  # a command that works on a database
+        try:
+            resolve_database(args)
+        except ConfigurationError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return USAGE_ERROR
     try:
         return int(asyncio.run(args.handler(args)))
     except RomancyError as exc:

@@ -9,35 +9,51 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
-from romancy.cli.options import add_database_flag, database_url
-from romancy.errors import DatabaseUnavailableError, WorkflowNotFoundError
-from romancy.storage import HistoryRecord, InstanceQuery, InstanceRecord, Storage
+from romancy.cli.options import add_database_flag, database_url, limit_flag, value_check
+from romancy.errors import InvalidValueError, WorkflowNotFoundError
+from romancy.storage import HistoryRecord, InstancePage, InstanceQuery, InstanceRecord, Storage
+from romancy.storage.reading import explained as _read
+from romancy.storage.reading import open_for_reading
+from romancy.storage.records import decode_page_token, encode_page_token
 from romancy.wire.status import InstanceStatus
 
-_T = TypeVar("_T")
+_WAITING = (
+    InstanceStatus.WAITING_FOR_EVENT,
+    InstanceStatus.WAITING_FOR_TIMER,
+    InstanceStatus.WAITING_FOR_MESSAGE,
+)
 
-#: The status spellings Go Romancy's CLI accepts (after lower-casing), to what is stored;
-#: every stored value stands for itself too.
-STATUS_ALIASES: dict[str, InstanceStatus] = {
-    **{status.value: status for status in InstanceStatus},
-    "waiting": InstanceStatus.WAITING_FOR_EVENT,
-    "waiting_event": InstanceStatus.WAITING_FOR_EVENT,
-    "waiting_timer": InstanceStatus.WAITING_FOR_TIMER,
-    "waiting_message": InstanceStatus.WAITING_FOR_MESSAGE,
-    "canceled": InstanceStatus.CANCELLED,
+#: What ``--status`` accepts (in any case): every status the runtimes write, plus the
+#: spellings of Go Romancy's CLI. ``waiting`` means any of the three waiting statuses.
+STATUS_ALIASES: dict[str, tuple[InstanceStatus, ...]] = {
+    **{status.value: (status,) for status in InstanceStatus},
+    "waiting": _WAITING,
+    "waiting_event": (InstanceStatus.WAITING_FOR_EVENT,),
+    "waiting_timer": (InstanceStatus.WAITING_FOR_TIMER,),
+    "waiting_message": (InstanceStatus.WAITING_FOR_MESSAGE,),
+    "canceled": (InstanceStatus.CANCELLED,),
 }
 
 
-def normalize_status(status: str) -> str:
-    """The stored status a user's spelling means; unknown spellings pass through."""
-    return STATUS_ALIASES.get(status.strip().lower(), status)
+def parse_status(text: str) -> tuple[InstanceStatus, ...]:
+    """The stored statuses a user's ``--status`` spelling stands for."""
+    statuses = STATUS_ALIASES.get(text.strip().lower())
+    if statuses is None:
+        raise InvalidValueError(
+            f"unknown status {text!r}; valid statuses: {', '.join(STATUS_ALIASES)}"
+        )
+    return statuses
+
+
+def _page_token(text: str) -> str:
+    decode_page_token(text)  # refuses a malformed token now, as a usage error
+    return text
 
 
 def register(subcommands: Any) -> None:
@@ -56,19 +72,18 @@ def register(subcommands: Any) -> None:
     lister.add_argument(
         "--status",
         metavar="STATUS",
-        help="only instances in this status (running, waiting, waiting_timer, "
-        "waiting_message, completed, failed, canceled, recurred, compensating)",
+        type=value_check(parse_status),
+        help="only instances in this status: running, waiting (any of the next three), "
+        "waiting_for_event, waiting_for_timer, waiting_for_message, completed, failed, "
+        "cancelled (or canceled), compensating, recurred",
     )
     lister.add_argument("--workflow", metavar="NAME", help="only instances of this workflow")
+    limit_flag(lister, 50, "instances per page")
     lister.add_argument(
-        "--limit",
-        type=int,
-        default=50,
-        metavar="N",
-        help="instances per page, 1 to 1000 (default: %(default)s)",
-    )
-    lister.add_argument(
-        "--page-token", metavar="TOKEN", help="continue after a previous page (printed by it)"
+        "--page-token",
+        type=value_check(_page_token),
+        metavar="TOKEN",
+        help="continue after a previous page (it prints the token)",
     )
     lister.add_argument("--json", action="store_true", help="print one JSON object")
     lister.set_defaults(handler=run_list)
@@ -90,13 +105,12 @@ def register(subcommands: Any) -> None:
 async def run_list(args: argparse.Namespace) -> int:
     query = InstanceQuery(
         framework=args.framework or None,
-        status=normalize_status(args.status) if args.status else None,
         workflow_name=args.workflow or None,
         limit=args.limit,
         page_token=args.page_token or None,
     )
     async with _open(args) as storage:
-        page = await _read(storage, lambda: storage.list_instances(query))
+        page = await _read(storage, lambda: _list(storage, query, args.status or (None,)))
     if args.json:
         data = {
             "instances": [_instance_summary(i) for i in page.instances],
@@ -114,10 +128,34 @@ async def run_list(args: argparse.Namespace) -> int:
     ]
     print(_table(["INSTANCE ID", "WORKFLOW", "FRAMEWORK", "STATUS", "UPDATED"], rows))
     print()
-    print(f"Total: {len(page.instances)} instances")
+    shown = len(page.instances)
+    summary = f"Showing {shown} instance{'' if shown == 1 else 's'}"
     if page.has_more and page.next_page_token:
-        print(f"More instances: run again with --page-token '{page.next_page_token}'")
+        summary += f"; more: run again with --page-token '{page.next_page_token}'"
+    print(summary)
     return 0
+
+
+async def _list(
+    storage: Storage, query: InstanceQuery, statuses: Sequence[str | None]
+) -> InstancePage:
+    """One page of instances in any of ``statuses``: a page per status, merged.
+
+    Pages are keyed by (started_at, instance_id), whatever the status, so the merged
+    page's last row continues all of them alike.
+    """
+    if len(statuses) == 1:
+        return await storage.list_instances(replace(query, status=statuses[0]))
+    pages = [await storage.list_instances(replace(query, status=s)) for s in statuses]
+    merged = sorted(
+        (i for page in pages for i in page.instances),
+        key=lambda i: (i.started_at, i.instance_id),
+        reverse=True,
+    )
+    rows = merged[: query.limit]
+    more = len(merged) > query.limit or any(page.has_more for page in pages)
+    token = encode_page_token(rows[-1].started_at, rows[-1].instance_id) if more else None
+    return InstancePage(rows, token, more)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -171,40 +209,50 @@ def _describe(instance: InstanceRecord, history: list[HistoryRecord]) -> list[st
     fields.append(("Owner service", instance.owner_service or "-"))
     width = max(len(label) for label, _ in fields) + 1
     lines = [f"{label + ':':<{width}} {value}" for label, value in fields]
-    lines += ["", "Input:", _pretty(instance.input_data)]
-    lines += ["", "Output:", _pretty(instance.output_data)]
+    lines += ["", "Input:", *_pretty(instance.input_data)]
+    lines += ["", "Output:", *_pretty(instance.output_data)]
     lines += ["", "History:"]
     if not history:
         lines.append("  (no history)")
     for number, event in enumerate(history, 1):
         when = event.created_at.astimezone(UTC).strftime("%H:%M:%S")
         lines.append(f"  {number}. [{when}] {event.event_type} - {event.activity_id}")
-        data = _event_text(event)
-        if data is not None:
-            lines.append(f"       {data}")
+        lines += [f"       {line}" for line in _event_text(event)]
     return lines
 
 
-def _pretty(text: str | None) -> str:
+def _pretty(text: str | None) -> list[str]:
     """Indented JSON, or the raw text when it is not JSON."""
     if text is None or text == "":
-        return "(none)"
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
+        return ["(none)"]
+    return _json_lines(text, indent=2)
 
 
-def _event_text(event: HistoryRecord) -> str | None:
-    """One line for a history row's data: compact JSON, raw text or ``<N bytes>``."""
+def _event_text(event: HistoryRecord) -> list[str]:
+    """A history row's data: compact JSON, raw text or ``<N bytes>``."""
     if event.data_type == "binary" or event.event_data_binary is not None:
-        return f"<{len(event.event_data_binary or b'')} bytes>"
+        return [f"<{len(event.event_data_binary or b'')} bytes>"]
     if not event.event_data:
-        return None
+        return []
+    return _json_lines(event.event_data, indent=None)
+
+
+def _json_lines(text: str, indent: int | None) -> list[str]:
+    """``text`` as JSON lines; an object's multi-line strings (a failure's stack trace)
+    follow it as indented lines under their key, instead of one escaped line."""
     try:
-        return json.dumps(json.loads(event.event_data), ensure_ascii=False)
+        value = json.loads(text)
     except ValueError:
-        return event.event_data
+        return text.splitlines()
+    blocks: dict[str, str] = {}
+    if isinstance(value, dict):
+        blocks = {k: v for k, v in value.items() if isinstance(v, str) and "\n" in v}
+        value = {k: v for k, v in value.items() if k not in blocks}
+    lines = json.dumps(value, indent=indent, ensure_ascii=False).splitlines()
+    for key, block in blocks.items():
+        lines.append(f"  {key}:")
+        lines += [f"    {line}" for line in block.rstrip("\n").splitlines()]
+    return lines
 
 
 def _event_json(event: HistoryRecord) -> dict[str, Any]:
@@ -228,26 +276,14 @@ def _event_json(event: HistoryRecord) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def _open(args: argparse.Namespace) -> AsyncIterator[Storage]:
-    storage = await Storage.open(database_url(args), pool_size=1)
+async def _open(args: argparse.Namespace, *, writing: bool = False) -> AsyncIterator[Storage]:
+    """The database of ``args``: read-only unless ``writing`` (see storage/reading.py)."""
+    db = database_url(args)
+    storage = await (Storage.open(db, pool_size=1) if writing else open_for_reading(db))
     try:
         yield storage
     finally:
         await storage.close()
-
-
-async def _read(
-    storage: Storage, query: Callable[[], Awaitable[_T]], what: str = "workflow instances"
-) -> _T:
-    """Run a query, naming the database when it fails (typically: not migrated yet)."""
-    try:
-        return await query()
-    except DBAPIError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise DatabaseUnavailableError(
-            f"cannot read {what} from {storage.url.redacted}: {reason} "
-            "(is the schema migrated? see `romancy migrate status`)"
-        ) from None
 
 
 def _instance_summary(instance: InstanceRecord) -> dict[str, Any]:

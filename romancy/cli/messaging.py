@@ -21,29 +21,37 @@ def register(subcommands: Any) -> None:
     event = subcommands.add_parser(
         "event",
         help="send a CloudEvent to a running App, targeted at one instance",
-        description="POST a structured CloudEvent with romancyinstanceid to an App's endpoint.",
+        description=(
+            "POST a CloudEvent of type EVENT_TYPE with JSON as its data to a running App's "
+            "HTTP endpoint, targeted (romancyinstanceid) at the instance INSTANCE_ID, which "
+            "receives it if it waits for that type. Talks HTTP only: no database needed."
+        ),
     )
-    event.add_argument("instance_id")
-    event.add_argument("event_type")
-    event.add_argument("json_data", metavar="JSON")
+    event.add_argument("instance_id", metavar="INSTANCE_ID")
+    event.add_argument("event_type", metavar="EVENT_TYPE")
+    event.add_argument("json_data", metavar="JSON", help="the event's data, e.g. '{\"ok\": true}'")
     event.add_argument(
         "--url", default=DEFAULT_URL, help="the App's HTTP endpoint (default: %(default)s)"
     )
     event.add_argument(
         "--source", default="romancy-cli", help="CloudEvent source (default: %(default)s)"
     )
-    add_database_flag(event)  # accepted for compatibility with Go's CLI; unused
     event.set_defaults(handler=run_event)
 
     cancel = subcommands.add_parser(
-        "cancel", help="cancel a workflow instance through a running App's endpoint"
+        "cancel",
+        help="cancel a workflow instance through a running App's endpoint",
+        description=(
+            "Ask a running App (over HTTP, POST /cancel/INSTANCE_ID) to cancel the instance: "
+            "it stops, its completed activities are compensated and the cancellation hooks "
+            "run with --reason. Talks HTTP only: no database needed."
+        ),
     )
-    cancel.add_argument("instance_id")
+    cancel.add_argument("instance_id", metavar="INSTANCE_ID")
     cancel.add_argument(
         "--url", default=DEFAULT_URL, help="the App's HTTP endpoint (default: %(default)s)"
     )
     cancel.add_argument("--reason", default="", help="why (passed to the cancellation hooks)")
-    add_database_flag(cancel)  # accepted for compatibility with Go's CLI; unused
     cancel.set_defaults(handler=run_cancel)
 
     pub = subcommands.add_parser(
@@ -51,8 +59,8 @@ def register(subcommands: Any) -> None:
         help="publish a channel message straight into the database",
         description="Publish a JSON object to a channel; waiting subscribers of any runtime wake.",
     )
-    pub.add_argument("channel")
-    pub.add_argument("json_data", metavar="JSON")
+    pub.add_argument("channel", metavar="CHANNEL")
+    pub.add_argument("json_data", metavar="JSON", help="the message: a JSON object")
     pub.add_argument("--metadata", metavar="JSON", help="a JSON object of metadata")
     add_database_flag(pub)
     pub.set_defaults(handler=run_publish)
@@ -70,12 +78,24 @@ async def run_event(args: argparse.Namespace) -> int:
         "data": data,
         "romancyinstanceid": args.instance_id,
     }
-    body = await _post(args.url.rstrip("/") + "/", envelope)
-    print("✓ Event sent successfully")
+    url = args.url.rstrip("/") + "/"
+    print(f"Accepted by {url}: {_delivery(await _post(url, envelope))}")
     print(f"  Instance:   {args.instance_id}")
-    print(f"  Event Type: {args.event_type}")
-    print(f"  Response:   {body}")
+    print(f"  Event type: {args.event_type}")
     return 0
+
+
+def _delivery(body: str) -> str:
+    """What the App says the event reached: its ``delivered`` count, when it sends one."""
+    try:
+        delivered = json.loads(body).get("delivered")
+    except (ValueError, AttributeError):
+        delivered = None
+    if not isinstance(delivered, int) or isinstance(delivered, bool):
+        return "delivery count unknown"
+    if delivered == 0:
+        return "stored; no instance was waiting for it"
+    return f"reached {delivered} waiting instance{'' if delivered == 1 else 's'}"
 
 
 async def run_cancel(args: argparse.Namespace) -> int:

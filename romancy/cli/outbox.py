@@ -9,9 +9,11 @@ import argparse
 import json
 from typing import Any
 
-from romancy.cli.instances import _clock, _iso, _open, _read, _table
-from romancy.cli.options import add_database_flag
+from romancy.cli.instances import _clock, _iso, _open, _table
+from romancy.cli.options import add_database_flag, limit_flag, value_check
 from romancy.storage import OutboxEntry
+from romancy.storage.outbox import check_status
+from romancy.storage.reading import explained as _read
 from romancy.wire.status import RETRYABLE_OUTBOX_STATUSES, OutboxStatus
 
 #: Characters of ``last_error`` shown in the table (``--json`` has all of it).
@@ -34,17 +36,12 @@ def register(subcommands: Any) -> None:
     add_database_flag(lister)
     lister.add_argument(
         "--status",
+        type=value_check(check_status),
         metavar="STATUS",
         help=f"only events in this status ({', '.join(tuple(OutboxStatus))})",
     )
     lister.add_argument("--type", dest="event_type", metavar="TYPE", help="only this event type")
-    lister.add_argument(
-        "--limit",
-        type=int,
-        default=100,
-        metavar="N",
-        help="at most N events, 1 to 1000 (default: %(default)s)",
-    )
+    limit_flag(lister, 100, "at most N events")
     lister.add_argument("--json", action="store_true", help="print one JSON object")
     lister.set_defaults(handler=run_list)
 
@@ -59,6 +56,7 @@ def register(subcommands: Any) -> None:
     add_database_flag(retry)
     retry.add_argument(
         "--status",
+        type=value_check(_retryable),
         default=OutboxStatus.FAILED,
         metavar="STATUS",
         help=(
@@ -107,12 +105,13 @@ async def run_list(args: argparse.Namespace) -> int:
     ]
     print(_table(["EVENT ID", "TYPE", "STATUS", "RETRIES", "CREATED", "LAST ERROR"], rows))
     print()
-    print(f"Total: {_count(len(events))}")
+    more = "; there may be more: raise --limit" if len(events) == args.limit else ""
+    print(f"Showing {_count(len(events))}{more}")
     return 0
 
 
 async def run_retry(args: argparse.Namespace) -> int:
-    async with _open(args) as storage:
+    async with _open(args, writing=True) as storage:
         reset = await _read(
             storage,
             lambda: storage.outbox.retry_events(args.event_ids, status=args.status),
@@ -127,6 +126,10 @@ async def run_retry(args: argparse.Namespace) -> int:
     if args.event_ids and skipped:
         print(f"{skipped} of the given events were not {args.status} and were left alone")
     return 0
+
+
+def _retryable(status: str) -> str:
+    return check_status(status, allowed=RETRYABLE_OUTBOX_STATUSES)
 
 
 def _count(n: int) -> str:

@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from romancy.cli.options import add_database_flag, database_url
-from romancy.storage import Storage
+from romancy.cli.progress import progress
+from romancy.storage.reading import open_for_reading
 from romancy.validation.database import DatabaseReport, check_database
 
 
@@ -23,16 +24,18 @@ def register(subcommands: Any) -> None:
             "Exit status 0 when clean, 1 when anything differs."
         ),
     )
-    parser.add_argument("action", choices=["validate"])
+    parser.add_argument("action", choices=["validate"], metavar="ACTION", help="validate")
     add_database_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
 
 async def run(args: argparse.Namespace) -> int:
-    storage = await Storage.open(database_url(args), pool_size=1)
+    db = database_url(args)
+    storage = await open_for_reading(db)
     try:
-        report = await check_database(storage)
+        async with progress(f"Validating {db.redacted}", quiet=args.json):
+            report = await check_database(storage)
     finally:
         await storage.close()
     _emit(args, report)

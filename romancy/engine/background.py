@@ -182,9 +182,8 @@ class BackgroundLoops:
                 )
                 await asyncio.gather(*(handle(w, time_out) for w in expired))
                 for waiting in expired:
-                    await h.call_hook(
-                        engine.app.hooks,
-                        "on_event_timeout",
+                    await h.emit(
+                        engine.hooks.on_event_timeout,
                         h.EventTimeoutInfo(
                             waiting.instance_id, waiting.workflow_name, waiting.channel
                         ),

@@ -9,26 +9,23 @@ rollback neither skips one nor repeats a recorded one.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from romancy.activity import call_maybe_async, decode_arguments, get_activity
-from romancy.context import WorkflowContext
+from romancy.engine._context import WorkflowContext
+from romancy.engine.definitions import call_maybe_async, decode_arguments, find_activity
 from romancy.engine.replay import ReplayLog
-from romancy.engine.session import ActivitySession, activity_scope
+from romancy.engine.runtime import Runtime
+from romancy.engine.session import activity_scope
 from romancy.errors import RomancyError
 from romancy.serialization import loads
-from romancy.storage import CompensationRecord
+from romancy.storage import ActivitySession, CompensationRecord
 from romancy.wire import history as wire
-
-if TYPE_CHECKING:
-    from romancy.app import App
 
 log = logging.getLogger("romancy.compensation")
 
 
-async def run_compensations(app: App, instance_id: str, workflow_name: str) -> int:
+async def run_compensations(runtime: Runtime, instance_id: str, workflow_name: str) -> int:
     """Run every compensation of ``instance_id`` not yet recorded; returns how many ran."""
-    storage = app.storage
+    storage = runtime.storage
     done = {
         r.activity_id
         for r in await storage.load_history(instance_id)
@@ -40,7 +37,7 @@ async def run_compensations(app: App, instance_id: str, workflow_name: str) -> i
         if key in done:
             continue
         ctx = WorkflowContext(
-            app=app, instance_id=instance_id, workflow_name=workflow_name, log=ReplayLog([])
+            runtime=runtime, instance_id=instance_id, workflow_name=workflow_name, log=ReplayLog([])
         )
         await _run_one(ctx, compensation, key)
         ran += 1
@@ -53,7 +50,7 @@ async def _run_one(ctx: WorkflowContext, compensation: CompensationRecord, key: 
     error: Exception | None = None
     with activity_scope(session):
         try:
-            activity = get_activity(compensation.activity_name)
+            activity = find_activity(compensation.activity_name)
             if activity is None or activity.compensation_fn is None:
                 raise RomancyError(
                     f"no compensation is defined in this process for activity "

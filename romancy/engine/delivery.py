@@ -14,15 +14,13 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-
 from romancy.engine.cancellation import finish_first
-from romancy.errors import DatabaseUnavailableError
-from romancy.storage import Storage, Transaction, WaitingSubscriber
-from romancy.storage.notify import RESUMABLE, resumable_payload
+from romancy.errors import DuplicateRecordError
+from romancy.storage import Storage, Transaction, WaitingSubscriber, is_transient
 from romancy.wire import frameworks
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
+from romancy.wire.notify import RESUMABLE, resumable_payload
 from romancy.wire.status import InstanceStatus
 
 log = logging.getLogger("romancy.delivery")
@@ -59,7 +57,9 @@ async def deliver_next(storage: Storage, worker_id: str, waiting: WaitingSubscri
         # Not stopped half-way by a shutdown: a foreign instance's lock would stay held
         # (and its receive stall) until the lease ran out.
         return await finish_first(_deliver_locked(storage, owner, waiting))
-    except (OperationalError, InterfaceError, DatabaseUnavailableError) as error:  # e.g. a deadlock
+    except Exception as error:
+        if not is_transient(error):  # e.g. a deadlock is; a bug is not
+            raise
         log.info("delivery into %s deferred: %s", waiting.instance_id, error)
         return False
 
@@ -74,10 +74,8 @@ async def _deliver_locked(storage: Storage, owner: str, waiting: WaitingSubscrib
                 raise _Undo
     except _Undo:
         return False
-    except IntegrityError as error:
-        if storage.dialect.is_unique_violation(error):
-            return False  # delivered concurrently by someone else
-        raise
+    except DuplicateRecordError:
+        return False  # delivered concurrently by someone else
     finally:
         await storage.unlock_instance(waiting.instance_id, owner)
     # Announced only now: a worker woken at the commit would find the instance still

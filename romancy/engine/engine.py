@@ -6,37 +6,34 @@ import asyncio
 import contextvars
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from typing import Any
 
 from romancy import hooks as h
+from romancy.config import AppConfig
+from romancy.engine import transitions
 from romancy.engine.cancellation import finish_first
 from romancy.engine.deadlines import LocalDeadlines
+from romancy.engine.definitions import Workflow, WorkflowRegistry
 from romancy.engine.delivery import wake_waiters
-from romancy.engine.run import Outcome, WorkflowRun
+from romancy.engine.run import WorkflowRun
+from romancy.engine.runtime import Outcome
 from romancy.engine.signals import ChannelMessageSuspend
+from romancy.engine.waiting import OutcomeWaiters
 from romancy.errors import (
-    ConfigurationError,
-    DatabaseUnavailableError,
     InvalidValueError,
+    RomancyError,
     WorkflowNotCancellableError,
     WorkflowNotFoundError,
     WorkflowNotRegisteredError,
 )
+from romancy.hooks import WorkflowHooks
 from romancy.limits import check_name
-from romancy.serialization import dumps, loads, to_json
-from romancy.storage import NewInstance, Storage, TimerRecord, WaitingSubscriber
-from romancy.storage.payloads import check_payload
-from romancy.wire import history as wire
-from romancy.wire.status import ACTIVE_STATUSES, TERMINAL_STATUSES, InstanceStatus
-from romancy.workflow import Workflow
-
-if TYPE_CHECKING:
-    from romancy.app import App
+from romancy.serialization import loads
+from romancy.storage import Storage, TimerRecord, WaitingSubscriber, is_transient
+from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
 
 log = logging.getLogger("romancy.engine")
 
@@ -49,15 +46,30 @@ class _Running:
 
 
 class Engine:
-    """Owns this worker's workflow runs and the leases that protect them."""
+    """Owns this worker's workflow runs and the leases that protect them.
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.config = app.config
-        self.worker_id = app.config.worker_id
-        self.workflows: dict[str, Workflow[Any, Any]] = {}
+    Built from the worker's configuration, its registry of workflows and its hooks;
+    storage is attached when the worker opens it. ``owner`` (the App) is only handed
+    on to workflow code as ``ctx.app``.
+    """
+
+    def __init__(
+        self,
+        config: AppConfig,
+        registry: WorkflowRegistry,
+        hooks: WorkflowHooks,
+        *,
+        owner: Any = None,
+    ) -> None:
+        self.config = config
+        self.worker_id = config.worker_id
+        self.workflows = registry
+        self.hooks = hooks
+        self.owner = owner
+        self._storage: Storage | None = None
+        self._accepting = False
         self._runs: dict[str, _Running] = {}
-        self._waiters: dict[str, asyncio.Future[Outcome | None]] = {}
+        self._waiters = OutcomeWaiters()
         self._retries: dict[str, asyncio.Task[None]] = {}
         #: Delivered into while their run here was still ending: resumed once it has ended.
         self._rerun: set[str] = set()
@@ -68,30 +80,22 @@ class Engine:
         #: Timers and receive deadlines registered here: their checks may run early.
         self.timers = LocalDeadlines()
         self.message_deadlines = LocalDeadlines()
+        self.activity_substitutes: dict[str, Callable[..., Any]] = {}  # test fakes, by name
 
     @property
     def storage(self) -> Storage:
-        return self.app.storage
+        """The open storage (once the worker has started)."""
+        if self._storage is None:
+            raise RomancyError("the App is not started; call await app.start() first")
+        return self._storage
 
-    # --------------------------------------------------------------- registration
+    def attach(self, storage: Storage) -> None:
+        """Run on ``storage`` (opened by the worker) from now on."""
+        self._storage, self._accepting = storage, True
 
-    def register(self, workflow: Workflow[Any, Any]) -> None:
-        """Make ``workflow`` runnable (and resumable) on this worker."""
-        existing = self.workflows.get(workflow.name)
-        if existing is not None and not existing.same_definition(workflow):
-            # Instances of the name would run one definition or the other depending on
-            # which call registered last: refuse instead of guessing.
-            raise ConfigurationError(
-                f"another workflow is already registered as {workflow.name!r}; give this "
-                "one a different name (a new version of the code belongs in a new deploy)"
-            )
-        self.workflows[workflow.name] = workflow
-
-    def workflow_for(self, name: str) -> Workflow[Any, Any]:
-        workflow = self.workflows.get(name)
-        if workflow is None:
-            raise WorkflowNotRegisteredError(f"workflow {name!r} is not registered with this App")
-        return workflow
+    def workflow_named(self, name: str) -> Workflow[Any, Any] | None:
+        """The workflow registered here as ``name``."""
+        return self.workflows.get(name)
 
     # ------------------------------------------------------------------- starting
 
@@ -103,7 +107,12 @@ class Engine:
         ``workflow`` is a workflow or the name of one registered here.
         """
         if isinstance(workflow, str):
-            workflow = self.workflow_for(workflow)
+            found = self.workflows.get(workflow)
+            if found is None:
+                raise WorkflowNotRegisteredError(
+                    f"workflow {workflow!r} is not registered with this App"
+                )
+            workflow = found
         elif not isinstance(workflow, Workflow):
             raise InvalidValueError(
                 "start_workflow takes a workflow (defined with @romancy.workflow) or the "
@@ -111,27 +120,12 @@ class Engine:
             )
         instance_id = str(uuid.uuid4()) if instance_id is None else instance_id
         check_name(instance_id, "instance id")
-        self.register(workflow)
-        what = f"input of workflow {workflow.name!r}"
-        input_json = to_json(input, what=what)
-        input_data = dumps(input_json)
-        check_payload(self.storage, input_data, what)
-        await self.storage.create_instance(
-            NewInstance(
-                instance_id=instance_id,
-                workflow_name=workflow.name,
-                source_hash=workflow.source_hash,
-                source_code=workflow.source_code,
-                owner_service=self.config.service_name,
-                framework=self.config.framework,
-                input_data=input_data,
-                locked_by=self.worker_id,
-                lock_seconds=self.config.stale_lock_timeout,
-            )
+        self.workflows.register(workflow)
+        input_json = await transitions.create_locked(
+            self.storage, self.config, workflow, instance_id, input
         )
-        await h.call_hook(
-            self.app.hooks,
-            "on_workflow_start",
+        await h.emit(
+            self.hooks.on_workflow_start,
             h.WorkflowStartInfo(instance_id, workflow.name, input, datetime.now(UTC)),
         )
         self._spawn(WorkflowRun(self, instance_id, workflow, input_json, []))
@@ -213,9 +207,7 @@ class Engine:
             ):
                 del self._runs[run.instance_id]
                 # Suspended or handed back: whoever waits goes back to reading the database.
-                waiter = self._waiters.pop(run.instance_id, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
+                self._waiters.wake(run.instance_id, None)
                 if run.instance_id in self._rerun:
                     self._rerun.discard(run.instance_id)
                     self.retry_later(run.instance_id, delay=0)
@@ -226,60 +218,22 @@ class Engine:
 
         task.add_done_callback(done)
 
-    # ------------------------------------------------------------------ endings
+    # ------------------------------------------------------- endings, cancelling
 
     def finished(self, outcome: Outcome) -> None:
         """A local run ended: hand its outcome to whoever waits, without a database read."""
         running = self._runs.get(outcome.instance_id)
         if running is not None:
             running.outcome = outcome
-        waiter = self._waiters.pop(outcome.instance_id, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(outcome)
+        self._waiters.wake(outcome.instance_id, outcome)
 
     async def wait(self, instance_id: str, timeout: float | None) -> Outcome:
         """The instance's outcome once it is completed, failed or cancelled."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        poll = 0.05
-        while True:
-            remaining = None if deadline is None else deadline - loop.time()
-            running = self._runs.get(instance_id)
-            if running is not None:
-                if running.outcome is not None:
-                    return running.outcome
-                # Runs here: no polling; woken with the outcome, or with None when the
-                # run stops short of an ending (it suspended or was handed back).
-                waiter = self._waiters.setdefault(instance_id, loop.create_future())
-                try:
-                    outcome = await asyncio.wait_for(asyncio.shield(waiter), remaining)
-                except TimeoutError:
-                    raise self._timed_out(instance_id, timeout, InstanceStatus.RUNNING) from None
-                if outcome is not None:
-                    return outcome
-                continue
-            instance = await self.storage.get_instance(instance_id)
-            if instance is None:
-                raise WorkflowNotFoundError(instance_id)
-            if instance.status in TERMINAL_STATUSES:
-                return Outcome.of(instance)
-            if remaining is not None and remaining <= 0:
-                raise self._timed_out(instance_id, timeout, instance.status)
-            waiter = self._waiters.setdefault(instance_id, loop.create_future())
-            try:
-                await asyncio.wait_for(
-                    asyncio.shield(waiter), poll if remaining is None else min(poll, remaining)
-                )
-            except TimeoutError:
-                poll = min(poll * 2, 1.0)
+        return await self._waiters.wait(self.storage, self._local_state, instance_id, timeout)
 
-    @staticmethod
-    def _timed_out(instance_id: str, timeout: float | None, status: str) -> TimeoutError:
-        return TimeoutError(
-            f"workflow instance {instance_id} did not finish within {timeout:g} s (status {status})"
-        )
-
-    # ------------------------------------------------------------------ cancelling
+    def _local_state(self, instance_id: str) -> tuple[bool, Outcome | None]:
+        running = self._runs.get(instance_id)
+        return (running is not None, running.outcome if running is not None else None)
 
     async def cancel(self, instance_id: str, reason: str) -> None:
         """Cancel an instance: compensate and end it ``cancelled`` wherever it stands."""
@@ -309,26 +263,7 @@ class Engine:
 
     async def mark_cancelled(self, instance_id: str, reason: str) -> bool:
         """Record the cancellation and set the status, atomically; ``False`` if not active."""
-        storage = self.storage
-        async with storage.transaction() as tx:
-            changed = await storage.update_instance(
-                instance_id,
-                status=InstanceStatus.CANCELLED,
-                only_if_status=list(ACTIVE_STATUSES),
-                tx=tx,
-            )
-            if changed:
-                await storage.channels.clear_all_waits(instance_id, tx=tx)
-                await storage.append_history(
-                    instance_id,
-                    wire.WORKFLOW_CANCELLED_ID,
-                    wire.WORKFLOW_CANCELLED,
-                    wire.workflow_cancelled(reason),
-                    ignore_duplicate=True,
-                    tx=tx,
-                )
-                await storage.delete_timers(instance_id, tx=tx)
-        return changed
+        return await transitions.mark_cancelled(self.storage, instance_id, reason)
 
     # --------------------------------------------------------------- leases, retries
 
@@ -356,7 +291,7 @@ class Engine:
 
     def retry_later(self, instance_id: str, delay: float = 1.0) -> None:
         """Resume a run that hit a database outage, with backoff, until it gets through."""
-        if instance_id in self._retries or not self.app.is_running:
+        if instance_id in self._retries or not self._accepting:
             return  # a shutdown hands everything back instead
 
         async def retry() -> None:
@@ -368,7 +303,7 @@ class Engine:
                         await self.resume(instance_id)
                         return
                     except Exception as error:
-                        if not self.is_transient(error):
+                        if not is_transient(error):
                             raise
                         wait = min(max(wait * 2, 1.0), 30.0)
             finally:
@@ -376,21 +311,7 @@ class Engine:
 
         self._retries[instance_id] = asyncio.create_task(retry(), context=contextvars.Context())
 
-    def is_transient(self, error: BaseException) -> bool:
-        """An error of the database connection, not of the workflow: retry later.
-
-        Only what storage raises counts (SQLAlchemy's wrappers of driver errors): a
-        workflow that raises ``ConnectionError`` itself has failed, not the database.
-        """
-        if isinstance(error, DatabaseUnavailableError):
-            return True
-        if isinstance(error, DBAPIError):
-            return error.connection_invalidated or isinstance(
-                error, OperationalError | InterfaceError
-            )
-        return False
-
-    # --------------------------------------------------------------------- messages
+    # ------------------------------------------------------------ messages, timers
 
     async def message_wait_registered(
         self, instance_id: str, signal: ChannelMessageSuspend
@@ -426,8 +347,6 @@ class Engine:
         else:
             self.resume_wakeup.set()
 
-    # ---------------------------------------------------------------------- timers
-
     def timer_registered(self, expires_at: datetime) -> None:
         """A local workflow went to sleep: wake the timer check early if it is sooner."""
         self.timers.add(expires_at)
@@ -438,41 +357,18 @@ class Engine:
         return await finish_first(self._fire_timer(timer))
 
     async def _fire_timer(self, timer: TimerRecord) -> bool:
-        storage = self.storage
         if (
             timer.workflow_name not in self.workflows
             or timer.instance_id in self._runs
             or timer.instance_id in self._preparing
         ):
             return False
-        if not await storage.try_lock_instance(
-            timer.instance_id, self.worker_id, self.config.stale_lock_timeout
+        if not await transitions.record_timer_fired(
+            self.storage, self.worker_id, self.config.stale_lock_timeout, timer
         ):
             return False
-        async with storage.transaction() as tx:
-            moved = await storage.update_instance(
-                timer.instance_id,
-                status=InstanceStatus.RUNNING,
-                only_if_status=[InstanceStatus.WAITING_FOR_TIMER],
-                only_if_locked_by=self.worker_id,
-                tx=tx,
-            )
-            if moved:
-                await storage.append_history(
-                    timer.instance_id,
-                    timer.timer_id,
-                    wire.TIMER_EXPIRED,
-                    wire.timer_expired(timer.timer_id, timer.expires_at),
-                    ignore_duplicate=True,
-                    tx=tx,
-                )
-            await storage.delete_timers(timer.instance_id, timer.timer_id, tx=tx)
-        if not moved:
-            await storage.unlock_instance(timer.instance_id, self.worker_id)
-            return False
-        await h.call_hook(
-            self.app.hooks,
-            "on_timer_fired",
+        await h.emit(
+            self.hooks.on_timer_fired,
             h.TimerFiredInfo(
                 timer.instance_id, timer.workflow_name, timer.timer_id, datetime.now(UTC)
             ),
@@ -491,6 +387,7 @@ class Engine:
 
     async def shutdown(self, timeout: float) -> None:
         """Let runs reach a resting point for ``timeout`` s, then hand the rest back."""
+        self._accepting = False
         for task in self._retries.values():
             task.cancel()
         tasks = [r.task for r in self._runs.values()]

@@ -17,13 +17,11 @@ class ReplayLog:
     """The history of one instance, consumed step by step."""
 
     def __init__(self, records: list[HistoryRecord]) -> None:
-        self._steps: dict[str, HistoryRecord] = {}
-        self.other: list[HistoryRecord] = []
-        for record in records:
-            if record.event_type in STEP_EVENTS and not is_compensation_record(record.activity_id):
-                self._steps[record.activity_id] = record
-            else:
-                self.other.append(record)
+        self._steps: dict[str, HistoryRecord] = {
+            record.activity_id: record
+            for record in records
+            if record.event_type in STEP_EVENTS and not is_compensation_record(record.activity_id)
+        }
         self.total = len(records)
         self.cache_hits = 0
         self.new_activities = 0  # activities this run executes (not read from history)
@@ -33,6 +31,10 @@ class ReplayLog:
         """Recorded steps remain that the code has not reached yet."""
         return bool(self._steps)
 
+    def ahead(self) -> list[str]:
+        """Ids of the recorded steps not reached yet, in the order they were written."""
+        return sorted(self._steps, key=lambda a: self._steps[a].id)
+
     def take(self, activity_id: str) -> HistoryRecord | None:
         """The recorded outcome of ``activity_id`` (consumed), or ``None`` if not recorded."""
         record = self._steps.pop(activity_id, None)
@@ -40,19 +42,11 @@ class ReplayLog:
             self.cache_hits += 1
         return record
 
-    def peek(self, activity_id: str) -> HistoryRecord | None:
-        """The recorded outcome of ``activity_id`` without consuming it."""
-        return self._steps.get(activity_id)
-
-    def add(self, record: HistoryRecord) -> None:
-        """A step recorded for this run by someone else (a delivery) while it waited."""
-        self._steps[record.activity_id] = record
-
     def ensure_new_step_allowed(self, activity_id: str, workflow_name: str) -> None:
         """Refuse a step the history lacks while recorded steps are still ahead."""
         if not self._steps:
             return
-        ahead = ", ".join(sorted(self._steps, key=lambda a: self._steps[a].id)[:3])
+        ahead = ", ".join(self.ahead()[:3])
         raise NonDeterminismError(
             f"workflow {workflow_name!r} reached step {activity_id!r}, which its history "
             f"does not record, while recorded steps are still ahead ({ahead}). The workflow "

@@ -13,14 +13,15 @@ import asyncio
 import logging
 import time
 import traceback
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from romancy import hooks as h
-from romancy.context import WorkflowContext
+from romancy.engine._context import WorkflowContext
 from romancy.engine.compensation import run_compensations
+from romancy.engine.definitions import Workflow
 from romancy.engine.replay import ReplayLog
+from romancy.engine.runtime import Outcome, RunHost
 from romancy.engine.signals import (
     ChannelMessageSuspend,
     LostOwnership,
@@ -29,31 +30,12 @@ from romancy.engine.signals import (
     TimerSuspend,
 )
 from romancy.serialization import dumps, format_time, from_json, to_json
-from romancy.storage import HistoryRecord, InstanceRecord, Transaction, notify
+from romancy.storage import HistoryRecord, Transaction, is_transient
 from romancy.wire import history as wire
+from romancy.wire import notify
 from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
-from romancy.workflow import Workflow
-
-if TYPE_CHECKING:
-    from romancy.engine.engine import Engine
 
 log = logging.getLogger("romancy.engine")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How an instance ended, as a waiter needs it."""
-
-    instance_id: str
-    workflow_name: str
-    status: str
-    output_data: str | None
-
-    @classmethod
-    def of(cls, instance: InstanceRecord) -> Outcome:
-        return cls(
-            instance.instance_id, instance.workflow_name, instance.status, instance.output_data
-        )
 
 
 class WorkflowRun:
@@ -61,7 +43,7 @@ class WorkflowRun:
 
     def __init__(
         self,
-        engine: Engine,
+        host: RunHost,
         instance_id: str,
         workflow: Workflow[Any, Any],
         input_json: Any,
@@ -69,7 +51,7 @@ class WorkflowRun:
         *,
         status: str = InstanceStatus.RUNNING,
     ) -> None:
-        self.engine = engine
+        self.host = host
         self.instance_id = instance_id
         self.workflow = workflow
         self.input_json = input_json
@@ -82,10 +64,6 @@ class WorkflowRun:
         self.releasing = False
         self.ctx: WorkflowContext | None = None  # of the current pass
         self.started = time.monotonic()
-
-    @property
-    def app(self) -> Any:
-        return self.engine.app
 
     def request_cancel(self, reason: str) -> None:
         """Ask the running code to stop; the run then compensates and ends cancelled."""
@@ -109,28 +87,27 @@ class WorkflowRun:
         except LostOwnership as lost:
             log.warning("instance %s: another worker took it over (%s)", self.instance_id, lost)
         except Exception as error:
-            if not self.engine.is_transient(error):
+            if not is_transient(error):
                 raise
             log.warning(
                 "instance %s: database unavailable (%s); will retry", self.instance_id, error
             )
-            self.engine.retry_later(self.instance_id)
+            self.host.retry_later(self.instance_id)
 
     # ----------------------------------------------------------------- one pass
 
     async def _execute_once(self) -> bool:
         """Run the code once; ``True`` means it recurred and must run again."""
-        wf, hooks = self.workflow, self.app.hooks
+        wf, hooks = self.workflow, self.host.hooks
         log_ = ReplayLog(self.history)
         ctx = WorkflowContext(
-            app=self.app, instance_id=self.instance_id, workflow_name=wf.name, log=log_
+            runtime=self.host, instance_id=self.instance_id, workflow_name=wf.name, log=log_
         )
         self.ctx = ctx
         replay_started = time.monotonic()
         if log_.total:
-            await h.call_hook(
-                hooks,
-                "on_replay_start",
+            await h.emit(
+                hooks.on_replay_start,
                 h.ReplayStartInfo(self.instance_id, wf.name, log_.total, ""),
             )
         try:
@@ -147,14 +124,13 @@ class WorkflowRun:
         except (asyncio.CancelledError, LostOwnership):
             raise
         except Exception as error:
-            if self.engine.is_transient(error):
+            if is_transient(error):
                 raise
             await self._fail(error)
             return False
         if log_.total:
-            await h.call_hook(
-                hooks,
-                "on_replay_complete",
+            await h.emit(
+                hooks.on_replay_complete,
                 h.ReplayCompleteInfo(
                     self.instance_id,
                     wf.name,
@@ -180,14 +156,13 @@ class WorkflowRun:
             await self._lost_or_cancelled()
             return
         self._ended(InstanceStatus.COMPLETED, dumps(encoded))
-        await h.call_hook(
-            self.app.hooks,
-            "on_workflow_complete",
+        await h.emit(
+            self.host.hooks.on_workflow_complete,
             h.WorkflowCompleteInfo(self.instance_id, wf.name, result, self._elapsed()),
         )
 
     async def _fail(self, error: Exception) -> None:
-        storage = self.engine.storage
+        storage = self.host.storage
         trace = "".join(traceback.format_exception(error))
         await storage.append_history(
             self.instance_id,
@@ -201,7 +176,7 @@ class WorkflowRun:
             if not await self._set_status(InstanceStatus.COMPENSATING):
                 await self._lost_or_cancelled()
                 return
-            await run_compensations(self.app, self.instance_id, self.workflow.name)
+            await run_compensations(self.host, self.instance_id, self.workflow.name)
         output = {"error_type": type(error).__name__, "error_message": str(error)}
         async with storage.transaction() as tx:
             done = await self._end(
@@ -214,23 +189,22 @@ class WorkflowRun:
             await self._lost_or_cancelled()
             return
         self._ended(InstanceStatus.FAILED, dumps(output))
-        await h.call_hook(
-            self.app.hooks,
-            "on_workflow_failed",
+        await h.emit(
+            self.host.hooks.on_workflow_failed,
             h.WorkflowFailedInfo(self.instance_id, self.workflow.name, error, self._elapsed()),
         )
 
     async def _cancel(self) -> None:
         """Cancelled while running here: record why, compensate, end ``cancelled``."""
         reason = self.cancel_reason or ""
-        await self.engine.mark_cancelled(self.instance_id, reason)
+        await self.host.mark_cancelled(self.instance_id, reason)
         await self._finish_compensating()
 
     async def _finish_compensating(self) -> None:
         """Finish an ending that was interrupted (or requested elsewhere) mid-rollback."""
-        storage = self.engine.storage
+        storage = self.host.storage
         records = {r.activity_id: r for r in await storage.load_history(self.instance_id)}
-        await run_compensations(self.app, self.instance_id, self.workflow.name)
+        await run_compensations(self.host, self.instance_id, self.workflow.name)
         cancelled = records.get(wire.WORKFLOW_CANCELLED_ID)
         async with storage.transaction() as tx:
             if cancelled is not None:
@@ -242,7 +216,7 @@ class WorkflowRun:
                 )
                 status = InstanceStatus.FAILED
                 output = dumps({"error_type": error_type, "error_message": message})
-            await self.engine.storage.delete_timers(self.instance_id, tx=tx)
+            await self.host.storage.delete_timers(self.instance_id, tx=tx)
             done = await self._end(
                 tx, status, output, from_status=(*ACTIVE_STATUSES, InstanceStatus.CANCELLED)
             )
@@ -251,16 +225,15 @@ class WorkflowRun:
         self._ended(status, output)
         if cancelled is not None:
             reason = wire.cancel_reason(cancelled)
-            await h.call_hook(
-                self.app.hooks,
-                "on_workflow_cancelled",
+            await h.emit(
+                self.host.hooks.on_workflow_cancelled,
                 h.WorkflowCancelledInfo(
                     self.instance_id, self.workflow.name, reason, self._elapsed()
                 ),
             )
 
     async def _suspend(self, signal: SuspendSignal) -> None:
-        storage, engine = self.engine.storage, self.engine
+        storage, host = self.host.storage, self.host
         try:
             async with storage.transaction() as tx:
                 if isinstance(signal, TimerSuspend):
@@ -295,7 +268,7 @@ class WorkflowRun:
                     status=status,
                     current_activity_id=waiting_on,
                     only_if_status=[InstanceStatus.RUNNING],
-                    only_if_locked_by=engine.worker_id,
+                    only_if_locked_by=host.worker_id,
                     release_lock=True,
                     tx=tx,
                 ):
@@ -304,12 +277,12 @@ class WorkflowRun:
             await self._lost_or_cancelled()
             return
         if isinstance(signal, TimerSuspend):
-            engine.timer_registered(signal.expires_at)
+            host.timer_registered(signal.expires_at)
         else:
-            await engine.message_wait_registered(self.instance_id, signal)
+            await host.message_wait_registered(self.instance_id, signal)
 
     async def _recur(self, signal: RecurSuspend) -> None:
-        storage = self.engine.storage
+        storage = self.host.storage
         async with storage.transaction() as tx:
             await storage.archive_history(self.instance_id, tx=tx)
             await storage.delete_compensations(self.instance_id, tx=tx)
@@ -321,7 +294,7 @@ class WorkflowRun:
                 input_data=dumps(signal.input_json),
                 current_activity_id=None,
                 only_if_status=[InstanceStatus.RUNNING],
-                only_if_locked_by=self.engine.worker_id,
+                only_if_locked_by=self.host.worker_id,
                 tx=tx,
             )
             if not done:
@@ -332,7 +305,7 @@ class WorkflowRun:
         """Leave the instance ``running`` and unlocked, for any worker to resume."""
         self.releasing = True
         try:
-            await self.engine.storage.unlock_instance(self.instance_id, self.engine.worker_id)
+            await self.host.storage.unlock_instance(self.instance_id, self.host.worker_id)
         except Exception as error:  # its lease expires anyway
             log.warning(
                 "instance %s: could not release the lock on %s: %s", self.instance_id, why, error
@@ -349,7 +322,7 @@ class WorkflowRun:
     ) -> bool:
         """Final status and output, lock released; subscriptions and groups removed when
         this run may have made any (one statement otherwise)."""
-        storage = self.engine.storage
+        storage = self.host.storage
         cleanup = self.ctx is None or self.ctx.uses_channels
         if tx is None and cleanup:
             async with storage.transaction() as own:
@@ -361,7 +334,7 @@ class WorkflowRun:
             output_data=output,
             current_activity_id=None,
             only_if_status=list(from_status),
-            only_if_locked_by=self.engine.worker_id,
+            only_if_locked_by=self.host.worker_id,
             release_lock=True,
             tx=tx,
         )
@@ -371,27 +344,27 @@ class WorkflowRun:
         return done
 
     async def _set_status(self, status: str) -> bool:
-        return await self.engine.storage.update_instance(
+        return await self.host.storage.update_instance(
             self.instance_id,
             status=status,
             only_if_status=[InstanceStatus.RUNNING],
-            only_if_locked_by=self.engine.worker_id,
+            only_if_locked_by=self.host.worker_id,
         )
 
     async def _lost_or_cancelled(self) -> None:
         """A conditional update matched nothing: cancelled meanwhile, or no longer ours."""
-        instance = await self.engine.storage.get_instance(self.instance_id)
+        instance = await self.host.storage.get_instance(self.instance_id)
         if (
             instance is not None
             and instance.status == InstanceStatus.CANCELLED
-            and (instance.locked_by == self.engine.worker_id)
+            and (instance.locked_by == self.host.worker_id)
         ):
             await self._finish_compensating()
             return
         raise LostOwnership("the instance changed under this run")
 
     def _ended(self, status: str, output: str) -> None:
-        self.engine.finished(Outcome(self.instance_id, self.workflow.name, status, output))
+        self.host.finished(Outcome(self.instance_id, self.workflow.name, status, output))
 
     def _elapsed(self) -> timedelta:
         return timedelta(seconds=time.monotonic() - self.started)

@@ -1,5 +1,8 @@
 """Persistence: the :class:`Storage` the engine talks to, URL parsing and migrations."""
 
+from romancy.storage.connection import Transaction
+from romancy.storage.facade import Storage
+from romancy.storage.faults import is_transient
 from romancy.storage.migrations import Migration, MigrationRunner, MigrationState
 from romancy.storage.outbox import OutboxEntry
 from romancy.storage.records import (
@@ -16,10 +19,11 @@ from romancy.storage.records import (
     TimerRecord,
     WaitingSubscriber,
 )
-from romancy.storage.sql import Storage, Transaction
+from romancy.storage.session import ActivitySession
 from romancy.storage.urls import DatabaseURL, parse_database_url
 
 __all__ = [
+    "ActivitySession",
     "CompensationRecord",
     "DatabaseURL",
     "HistoryRecord",
@@ -39,5 +43,6 @@ __all__ = [
     "TimerRecord",
     "Transaction",
     "WaitingSubscriber",
+    "is_transient",
     "parse_database_url",
 ]

@@ -14,6 +14,8 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
+from romancy.errors import DuplicateRecordError
+
 Row = TypeVar("Row")
 
 #: Most rows carried by one statement.
@@ -62,7 +64,7 @@ class GroupWriter(Generic[Row]):
     async def _write_batch(self, batch: list[tuple[Row, asyncio.Future[None]]]) -> None:
         try:
             await self._write_rows([row for row, _ in batch])
-        except IntegrityError as error:
+        except (IntegrityError, DuplicateRecordError) as error:
             if len(batch) == 1:
                 _settle(batch, error)
                 return

@@ -1,4 +1,4 @@
-"""Channel, subscription and group tables: the queries behind ``romancy.channels``.
+"""Channel and subscription tables: the queries behind ``romancy.channels``.
 
 Reached as ``storage.channels``. Cursors (docs/compat.md): a broadcast cursor is the
 larger of Edda's ``channel_subscriptions.cursor_message_id`` and Go's
@@ -9,9 +9,9 @@ are claimed by their text ``message_id`` and then deleted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, not_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from romancy.storage.collisions import refuse_twin
@@ -25,11 +25,10 @@ from romancy.storage.tables import (
     workflow_group_memberships,
     workflow_instances,
 )
-from romancy.wire.status import InstanceStatus
+from romancy.storage.waiting import missed_query, waiting_query
 
 if TYPE_CHECKING:
-    from romancy.storage.dialects import Dialect
-    from romancy.storage.sql import Storage, Transaction
+    from romancy.storage.connection import Database, Transaction
 
 _subs = channel_subscriptions
 _msgs = channel_messages
@@ -40,13 +39,13 @@ _instances = workflow_instances
 
 
 class ChannelStore:
-    """Channel messages, subscriptions, cursors, claims and group memberships."""
+    """Channel messages, subscriptions, cursors and claims (groups: ``GroupStore``)."""
 
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-        self._dialect = storage.dialect
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._dialect = db.dialect
         #: Names and ids compare character for character on every backend.
-        self._exact = storage.dialect.exact
+        self._exact = db.dialect.exact
 
     # ------------------------------------------------------------------- messages
 
@@ -70,7 +69,7 @@ class ChannelStore:
             data_binary=data_binary,
             metadata=metadata,
         )
-        async with self._storage._use(tx) as conn:
+        async with self._db.use(tx) as conn:
             return await insert_returning_id(conn, statement, _msgs.c.id)
 
     async def next_message(
@@ -91,7 +90,7 @@ class ChannelStore:
                 query = query.with_for_update(skip_locked=True)
         else:
             query = query.where(_msgs.c.id > after)
-        async with self._storage._use(tx, read_only=tx is None) as conn:
+        async with self._db.use(tx, read_only=tx is None) as conn:
             row = (await conn.execute(query)).first()
         return MessageRecord(*row) if row is not None else None
 
@@ -151,7 +150,7 @@ class ChannelStore:
         """Delete messages published more than ``seconds`` ago (and orphaned claims)."""
         cutoff = self._dialect.now_plus(-seconds)
         published = self._dialect.timestamp(_msgs.c.published_at)
-        async with self._storage._use(None, atomic=True) as conn:
+        async with self._db.use(None, atomic=True) as conn:
             removed = (await conn.execute(delete(_msgs).where(published < cutoff))).rowcount
             orphaned = not_(exists().where(_msgs.c.message_id == _claims.c.message_id))
             claimed = self._dialect.timestamp(_claims.c.claimed_at)
@@ -163,7 +162,7 @@ class ChannelStore:
     async def mode_of(self, channel: str, *, tx: Transaction | None = None) -> str | None:
         """The mode any subscription of ``channel`` has (a channel's mode is locked)."""
         query = select(_subs.c.mode).where(self._exact(_subs.c.channel, channel)).limit(1)
-        async with self._storage._use(tx, read_only=tx is None) as conn:
+        async with self._db.use(tx, read_only=tx is None) as conn:
             return await conn.scalar(query)
 
     async def subscribe(
@@ -172,7 +171,7 @@ class ChannelStore:
         """Subscribe an instance (idempotent). A new broadcast subscriber starts after the
         channel's newest message, in both cursor stores."""
         d = self._dialect
-        async with self._storage._use(tx, atomic=True) as conn:
+        async with self._db.use(tx, atomic=True) as conn:
             current = await conn.scalar(
                 select(_subs.c.mode).where(
                     self._exact(_subs.c.instance_id, instance_id),
@@ -220,7 +219,7 @@ class ChannelStore:
         self, instance_id: str, channel: str, *, tx: Transaction | None = None
     ) -> None:
         """Remove an instance's subscription (and our cursor row) for ``channel``."""
-        async with self._storage._use(tx, atomic=True) as conn:
+        async with self._db.use(tx, atomic=True) as conn:
             for table in (_subs, _cursors):
                 await conn.execute(
                     delete(table).where(
@@ -256,7 +255,7 @@ class ChannelStore:
                 self._exact(_subs.c.instance_id, instance_id), self._exact(_subs.c.channel, channel)
             )
         )
-        async with self._storage._use(tx, read_only=tx is None) as conn:
+        async with self._db.use(tx, read_only=tx is None) as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
@@ -309,10 +308,10 @@ class ChannelStore:
         self, channel: str, *, instance_id: str | None = None, tx: Transaction | None = None
     ) -> list[WaitingSubscriber]:
         """Instances of any runtime waiting on ``channel`` (optionally: just one)."""
-        query = _waiting_query(self._dialect).where(self._exact(_subs.c.channel, channel))
+        query = waiting_query(self._dialect).where(self._exact(_subs.c.channel, channel))
         if instance_id is not None:
             query = query.where(self._exact(_subs.c.instance_id, instance_id))
-        async with self._storage._use(tx, read_only=tx is None) as conn:
+        async with self._db.use(tx, read_only=tx is None) as conn:
             return [
                 WaitingSubscriber(*row) for row in await conn.execute(query.order_by(_subs.c.id))
             ]
@@ -320,7 +319,7 @@ class ChannelStore:
     async def expired_waits(self, framework: str, *, limit: int) -> list[WaitingSubscriber]:
         """Waits of ``framework``'s instances whose deadline has passed."""
         query = (
-            _waiting_query(self._dialect)
+            waiting_query(self._dialect)
             .where(
                 _instances.c.framework == framework,
                 _subs.c.timeout_at.is_not(None),
@@ -328,7 +327,7 @@ class ChannelStore:
             )
             .limit(limit)
         )
-        async with self._storage._use(None, read_only=True) as conn:
+        async with self._db.use(None, read_only=True) as conn:
             return [WaitingSubscriber(*row) for row in await conn.execute(query)]
 
     async def missed_deliveries(
@@ -344,44 +343,8 @@ class ChannelStore:
         moment, or the publisher died); these are the waits to deliver into now. Binary
         messages do not count for the frameworks in ``no_binary_for``.
         """
-        d = self._dialect
-        cursor = d.greatest(
-            func.coalesce(_subs.c.cursor_message_id, 0),
-            func.coalesce(
-                select(_cursors.c.last_delivered_id)
-                .where(
-                    self._exact(_cursors.c.channel, _subs.c.channel),
-                    self._exact(_cursors.c.instance_id, _subs.c.instance_id),
-                )
-                # Nested inside EXISTS below: without this it would not correlate to the
-                # outer subscription and would read every subscription's cursor.
-                .correlate(_subs)
-                .scalar_subquery(),
-                0,
-            ),
-        )
-        readable = or_(_instances.c.framework.not_in(no_binary_for), _msgs.c.data_type != "binary")
-        newer = exists().where(
-            self._exact(_msgs.c.channel, _subs.c.channel), _msgs.c.id > cursor, readable
-        )
-        unclaimed = exists().where(
-            self._exact(_msgs.c.channel, _subs.c.channel),
-            not_(exists().where(_claims.c.message_id == _msgs.c.message_id)),
-            readable,
-        )
-        query = (
-            _waiting_query(self._dialect)
-            .where(
-                _instances.c.framework.in_(frameworks),
-                _instances.c.status == InstanceStatus.WAITING_FOR_MESSAGE,
-                or_(
-                    and_(_subs.c.mode == "broadcast", newer),
-                    and_(_subs.c.mode == "competing", unclaimed),
-                ),
-            )
-            .limit(limit)
-        )
-        async with self._storage._use(None, read_only=True) as conn:
+        query = missed_query(self._dialect, frameworks, no_binary_for).limit(limit)
+        async with self._db.use(None, read_only=True) as conn:
             return [WaitingSubscriber(*row) for row in await conn.execute(query)]
 
     async def remove_instance(self, instance_id: str, *, tx: Transaction) -> None:
@@ -390,56 +353,3 @@ class ChannelStore:
             await tx.connection.execute(
                 delete(table).where(self._exact(table.c.instance_id, instance_id))
             )
-
-    # --------------------------------------------------------------------- groups
-
-    async def join_group(
-        self, instance_id: str, group: str, *, tx: Transaction | None = None
-    ) -> None:
-        async with self._storage._use(tx) as conn:
-            added = await conn.execute(
-                self._dialect.insert_ignore(_groups).values(
-                    instance_id=instance_id, group_name=group
-                )
-            )
-            if not added.rowcount:  # joined already, or a twin spelling has
-                mine = self._exact(_groups.c.instance_id, instance_id)
-                await refuse_twin(conn, _groups.c.group_name, group, "group name", mine)
-
-    async def leave_group(
-        self, instance_id: str, group: str, *, tx: Transaction | None = None
-    ) -> None:
-        async with self._storage._use(tx) as conn:
-            await conn.execute(
-                delete(_groups).where(
-                    self._exact(_groups.c.instance_id, instance_id),
-                    self._exact(_groups.c.group_name, group),
-                )
-            )
-
-    async def group_members(self, group: str) -> list[str]:
-        """Instance ids in ``group``, oldest membership first."""
-        query = (
-            select(_groups.c.instance_id)
-            .where(self._exact(_groups.c.group_name, group))
-            .order_by(_groups.c.id)
-        )
-        async with self._storage._use(None, read_only=True) as conn:
-            return list((await conn.scalars(query)).all())
-
-
-def _waiting_query(dialect: Dialect) -> Any:
-    return (
-        select(
-            _subs.c.instance_id,
-            _subs.c.channel,
-            _subs.c.mode,
-            _subs.c.activity_id,
-            _instances.c.framework,
-            _instances.c.workflow_name,
-            _instances.c.status,
-            _subs.c.timeout_at,
-        )
-        .join_from(_subs, _instances, dialect.exact(_instances.c.instance_id, _subs.c.instance_id))
-        .where(_subs.c.activity_id.is_not(None), _subs.c.activity_id != "")
-    )

@@ -1,20 +1,27 @@
-"""Driver errors that mean "the database is not there", as romancy's own error.
+"""Driver errors as romancy's own errors, translated where storage meets the driver.
 
 Every storage call runs on a connection taken through :func:`translated`, so a server
 that is down, unreachable or drops the connection reaches the caller as
 :class:`~romancy.errors.DatabaseUnavailableError` naming the database, whichever API
-was called; other driver errors (a deadlock, a constraint) pass through unchanged.
+was called. A unique-key violation of storage's own statements (or of a commit it makes)
+becomes :class:`~romancy.errors.DuplicateRecordError` through :func:`raise_duplicate`; SQL that
+a user runs on a storage connection keeps the driver's error. Other driver errors (a
+deadlock, a foreign key) pass through unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from romancy.errors import DatabaseUnavailableError
+from romancy.errors import DatabaseUnavailableError, DuplicateRecordError
 from romancy.storage.urls import DatabaseURL
+
+if TYPE_CHECKING:
+    from romancy.storage.dialects import Dialect
 
 
 def unavailable(db: DatabaseURL, error: BaseException) -> DatabaseUnavailableError:
@@ -34,3 +41,25 @@ async def translated(db: DatabaseURL) -> AsyncIterator[None]:
         if error.connection_invalidated or error.statement is None:
             raise unavailable(db, error) from error
         raise
+
+
+def raise_duplicate(dialect: Dialect, error: IntegrityError) -> NoReturn:
+    """Raise DuplicateRecordError for a unique-key violation, else ``error`` itself (a
+    foreign key or NOT NULL violation is a bug, not a race)."""
+    if dialect.is_unique_violation(error):
+        reason = str(getattr(error, "orig", None) or error).strip()
+        raise DuplicateRecordError(f"the row exists already: {reason}") from error
+    raise error
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is the database's trouble (retry later), not the caller's.
+
+    Only what storage raises counts: a lost or refused connection, a deadlock or a lock
+    timeout. A ``ConnectionError`` raised by workflow code is that code's failure.
+    """
+    if isinstance(error, DatabaseUnavailableError):
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    return False

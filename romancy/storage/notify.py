@@ -1,61 +1,19 @@
-"""PostgreSQL LISTEN/NOTIFY: the four shared channel names, payloads, and a listener.
+"""PostgreSQL LISTEN/NOTIFY: a listener on the shared channels.
 
-Notifications are hints: every consumer (ours and the peers') also polls. Payloads carry
-both peers' key styles (docs/compat.md, NOTIFY payloads), so Edda's and Go's listeners read
-them as their own.
+The channel names and payload shapes are the peers' too: they live in
+:mod:`romancy.wire.notify`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
-from typing import Any
+
+from romancy.wire.notify import CHANNELS
 
 log = logging.getLogger("romancy.notify")
-
-RESUMABLE = "workflow_resumable"
-TIMER_EXPIRED = "workflow_timer_expired"
-CHANNEL_MESSAGE = "workflow_channel_message"
-OUTBOX_PENDING = "workflow_outbox_pending"
-CHANNELS = (RESUMABLE, TIMER_EXPIRED, CHANNEL_MESSAGE, OUTBOX_PENDING)
-
-
-def resumable_payload(instance_id: str, workflow_name: str) -> str:
-    return _compact(
-        {
-            "wf_id": instance_id,
-            "wf_name": workflow_name,
-            "instance_id": instance_id,
-            "workflow_name": workflow_name,
-        }
-    )
-
-
-def channel_message_payload(channel: str, message_id: str) -> str:
-    return _compact(
-        {
-            "ch": channel,
-            "msg_id": message_id,
-            "channel": channel,
-            "channel_name": channel,
-            "message_id": message_id,
-        }
-    )
-
-
-def outbox_payload(event_id: str, event_type: str) -> str:
-    return _compact({"evt_id": event_id, "evt_type": event_type, "event_id": event_id})
-
-
-def timer_payload(instance_id: str, timer_id: str, expires_at: str) -> str:
-    return _compact({"instance_id": instance_id, "timer_id": timer_id, "expires_at": expires_at})
-
-
-def _compact(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class Listener:

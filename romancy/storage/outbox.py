@@ -22,13 +22,13 @@ from sqlalchemy import and_, case, insert, literal, or_, select, update
 
 from romancy.errors import InvalidValueError, OutboxEventNotFoundError
 from romancy.limits import check_limit, check_name
-from romancy.storage.notify import OUTBOX_PENDING, outbox_payload
 from romancy.storage.records import OutboxRecord
 from romancy.storage.tables import outbox_events
+from romancy.wire.notify import OUTBOX_PENDING, outbox_payload
 from romancy.wire.status import RETRYABLE_OUTBOX_STATUSES, OutboxStatus
 
 if TYPE_CHECKING:
-    from romancy.storage.sql import Storage, Transaction
+    from romancy.storage.connection import Database, Transaction
 
 _out = outbox_events
 #: Longest pause between two attempts at one event (Go's relayer: 30 s).
@@ -71,9 +71,9 @@ def check_status(status: str, *, allowed: Sequence[str] = STATUSES) -> str:
 class OutboxStore:
     """Queries on ``outbox_events``."""
 
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-        self._dialect = storage.dialect
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._dialect = db.dialect
 
     async def add(
         self,
@@ -98,7 +98,7 @@ class OutboxStore:
             status=OutboxStatus.PENDING,
             retry_count=0,
         )
-        async with self._storage._use(tx) as conn:
+        async with self._db.use(tx) as conn:
             await conn.execute(statement)
 
     async def claim(self, limit: int, claim_timeout: float) -> list[OutboxRecord]:
@@ -133,7 +133,7 @@ class OutboxStore:
         )
         if d.supports_skip_locked:
             query = query.with_for_update(skip_locked=True)
-        async with self._storage._use(None, atomic=True) as conn:
+        async with self._db.use(None, atomic=True) as conn:
             rows = [OutboxRecord(*row[:8], row[8] or 0) for row in await conn.execute(query)]
             if rows:
                 await conn.execute(
@@ -192,7 +192,7 @@ class OutboxStore:
             query = query.where(c.status == check_status(status))
         if event_type is not None:
             query = query.where(c.event_type == check_name(event_type, "event type"))
-        async with self._storage._use(None, read_only=True) as conn:
+        async with self._db.use(None, read_only=True) as conn:
             rows = (await conn.execute(query)).all()
         # Go's relayer may leave retry_count NULL (the column is nullable).
         return [OutboxEntry(*row[:5], row[5] or 0, *row[6:]) for row in rows]
@@ -217,7 +217,7 @@ class OutboxStore:
         chosen = [c.status == status]
         if ids:
             chosen.append(c.event_id.in_(ids))
-        async with self._storage.transaction() as tx:
+        async with self._db.transaction() as tx:
             if ids:
                 known = select(c.event_id).where(c.event_id.in_(ids))
                 found = set((await tx.connection.execute(known)).scalars())
@@ -234,9 +234,9 @@ class OutboxStore:
             if result.rowcount:
                 # One wake-up hint for every listening relayer (any runtime's).
                 first = ids[0] if ids else ""
-                await self._storage.notify(OUTBOX_PENDING, outbox_payload(first, ""), tx=tx)
+                await self._db.notify(OUTBOX_PENDING, outbox_payload(first, ""), tx=tx)
         return int(result.rowcount)
 
     async def _set(self, event_id: str, **values: object) -> None:
-        async with self._storage._use(None) as conn:
+        async with self._db.use(None) as conn:
             await conn.execute(update(_out).where(_out.c.event_id == event_id).values(**values))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from romancy.errors import InvalidValueError
 
 if TYPE_CHECKING:
-    from romancy.storage.sql import Storage
+    from romancy.storage.facade import Storage
 
 #: Bytes of a statement left for its SQL text and its other (small) parameters.
 STATEMENT_RESERVE = 64 * 1024

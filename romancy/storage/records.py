@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from romancy.errors import ConfigurationError
-from romancy.storage.search import check_id_fragment, check_input_filters
+from romancy.storage.filters import check_id_fragment, check_input_filters
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,26 +20,22 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from romancy.cloudevent import (
+    ATTRIBUTES_MAX_BYTES,
+    EDDA_TARGET,
+    ROMANCY_TARGET,
+    SPECVERSION,
+    CloudEvent,
+)
+from romancy.limits import check_text
 from romancy.serialization import format_time, parse_time
 from romancy.storage.records import HistoryRecord, MessageRecord
 from romancy.wire.frameworks import EDDA, GO
 from romancy.wire.history import dump, event_payload
-
-#: CloudEvent context attributes that are not extensions (CloudEvents 1.0).
-CE_CORE = (
-    "id",
-    "source",
-    "type",
-    "specversion",
-    "time",
-    "datacontenttype",
-    "subject",
-    "dataschema",
-)
 
 
 @dataclass(frozen=True)
@@ -66,22 +62,6 @@ class MessageView:
     sequence: int | None = None
 
 
-@dataclass(frozen=True)
-class CloudEventView:
-    """A CloudEvent's attributes and payload."""
-
-    id: str
-    type: str
-    source: str
-    specversion: str = "1.0"
-    time: str | None = None
-    datacontenttype: str | None = None
-    subject: str | None = None
-    dataschema: str | None = None
-    extensions: dict[str, Any] = field(default_factory=dict)
-    data: Any = None
-
-
 # ----------------------------------------------------------------------- writing
 
 
@@ -91,7 +71,8 @@ def delivery_record(message: StoredMessage, reader: str) -> str | bytes:
         data = message.data
         event = event_of_message(message.data, message.metadata)
         if event is not None and not _is_go_envelope(message.data):
-            data = go_envelope(event)  # Go's WaitEvent reads the envelope from data
+            # Go's WaitEvent reads the envelope from data; the time goes as it was stored.
+            data = go_envelope(event, time_text=(message.metadata or {}).get("ce_time"))
         record: dict[str, Any] = {
             "id": message.sequence,
             "channel_name": message.channel,
@@ -147,18 +128,20 @@ def message_columns(
     return "json", dump(data), None, meta
 
 
-def cloudevent_message(event: CloudEventView) -> tuple[Any, dict[str, Any]]:
+def cloudevent_message(event: CloudEvent) -> tuple[Any, dict[str, Any]]:
     """A CloudEvent as channel message ``(data, metadata)`` in Edda's layout (docs/compat.md).
 
     Like Edda, ``dataschema`` travels among the extensions and ``published_at`` records
     the ingestion time; ``ce_specversion`` is ours (readers ignore keys they do not know).
+    Raises :class:`~romancy.errors.InvalidValueError` when the attributes together are
+    too large to store (:data:`~romancy.cloudevent.ATTRIBUTES_MAX_BYTES`).
     """
     metadata: dict[str, Any] = {
         "ce_type": event.type,
         "ce_source": event.source,
         "ce_id": event.id,
         "ce_specversion": event.specversion,
-        "ce_time": event.time,
+        "ce_time": _time_text(event),
         "ce_datacontenttype": event.datacontenttype,
         "ce_subject": event.subject,
     }
@@ -166,19 +149,25 @@ def cloudevent_message(event: CloudEventView) -> tuple[Any, dict[str, Any]]:
     if extensions:
         metadata["ce_extensions"] = extensions
     metadata["published_at"] = format_time(datetime.now(UTC))
+    check_text(dump(metadata), "the event's attributes as stored", max_bytes=ATTRIBUTES_MAX_BYTES)
     return event.data, metadata
 
 
-def go_envelope(event: CloudEventView) -> dict[str, Any]:
-    """The envelope Go Romancy stores and reads as a CloudEvent-derived message's data."""
+def go_envelope(event: CloudEvent, *, time_text: Any = None) -> dict[str, Any]:
+    """The envelope Go Romancy stores and reads as a CloudEvent-derived message's data.
+
+    ``time_text`` is the time as a stored message carries it, relayed unchanged (a
+    peer's text is never reparsed); without it, the event's time as we store it.
+    """
     envelope: dict[str, Any] = {
         "id": event.id,
         "type": event.type,
         "source": event.source,
         "specversion": event.specversion,
     }
-    if event.time:
-        envelope["time"] = event.time
+    time = time_text if time_text is not None else _time_text(event)
+    if time:
+        envelope["time"] = time
     if event.data is not None:
         envelope["data"] = _jsonable(event.data)
     extensions = _extensions(event)
@@ -187,7 +176,12 @@ def go_envelope(event: CloudEventView) -> dict[str, Any]:
     return envelope
 
 
-def _extensions(event: CloudEventView) -> dict[str, Any]:
+def _time_text(event: CloudEvent) -> str | None:
+    """The event's time as our stored events carry it (``datetime.isoformat``)."""
+    return event.time.isoformat() if event.time else None
+
+
+def _extensions(event: CloudEvent) -> dict[str, Any]:
     """The extension attributes, with ``dataschema`` among them: neither peer's layout
     has a place of its own for it."""
     if event.dataschema is None:
@@ -239,36 +233,45 @@ def read_stored(row: MessageRecord) -> StoredMessage:
     )
 
 
-def event_of_message(data: Any, metadata: dict[str, Any] | None) -> CloudEventView | None:
-    """The CloudEvent a channel message carries, in either peer's layout (docs/compat.md)."""
+def event_of_message(data: Any, metadata: dict[str, Any] | None) -> CloudEvent | None:
+    """The CloudEvent a channel message carries, in either peer's layout (docs/compat.md).
+
+    A time no ISO 8601 reader understands reads as ``None``.
+    """
     meta = metadata or {}
     if "ce_type" in meta:  # Edda's layout: payload in data, attributes in metadata
-        return CloudEventView(
+        return CloudEvent(
             id=str(meta.get("ce_id") or ""),
             type=str(meta["ce_type"]),
             source=str(meta.get("ce_source") or "unknown"),
-            specversion=str(meta.get("ce_specversion") or "1.0"),
-            time=meta.get("ce_time"),
+            specversion=str(meta.get("ce_specversion") or SPECVERSION),
+            time=_read_time(meta.get("ce_time")),
             datacontenttype=meta.get("ce_datacontenttype"),
             subject=meta.get("ce_subject"),
             extensions=dict(meta.get("ce_extensions") or {}),
             data=data,
         )
     if _is_go_envelope(data):  # Go's layout: the whole envelope in data
-        return CloudEventView(
+        return CloudEvent(
             id=str(data["id"]),
             type=str(data["type"]),
             source=str(data["source"]),
-            specversion=str(data.get("specversion") or "1.0"),
-            time=data.get("time"),
+            specversion=str(data.get("specversion") or SPECVERSION),
+            time=_read_time(data.get("time")),
             extensions=dict(data.get("extensions") or {}),
             data=data.get("data"),
         )
     return None
 
 
-#: CloudEvent extensions that address an event to one instance (Go's, Edda's).
-TARGET_EXTENSIONS = ("romancyinstanceid", "eddainstanceid")
+def _read_time(value: Any) -> datetime | None:
+    """A stored event's time, or ``None`` when it is absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
 
 
 def addressed_elsewhere(message: StoredMessage, instance_id: str) -> bool:
@@ -281,7 +284,9 @@ def addressed_elsewhere(message: StoredMessage, instance_id: str) -> bool:
     event = event_of_message(message.data, message.metadata)
     if event is None:
         return False
-    targets = {str(event.extensions[k]) for k in TARGET_EXTENSIONS if event.extensions.get(k)}
+    targets = {
+        str(event.extensions[k]) for k in (ROMANCY_TARGET, EDDA_TARGET) if event.extensions.get(k)
+    }
     return bool(targets) and instance_id not in targets
 
 

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from romancy.storage import Storage
+from romancy.storage import Storage, parse_database_url
+from romancy.wire import history as wh
+from tests.acceptance.cli_runner import romancy
 from tests.integration.storage.helpers import new_instance
-
-
-def romancy(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "romancy", *args], capture_output=True, text=True, timeout=120
-    )
+from tests.support.fixtures import Backend
 
 
 def romancy_json(*args: str) -> Any:
@@ -135,7 +131,7 @@ def test_list_shows_every_framework_by_default(seeded: Seeded) -> None:
         framework, status = seeded.instances[cells[0]]
         assert cells[2:4] == [framework, status]
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", " ".join(cells[4:]))
-    assert "Total: 5 instances" in result.stdout
+    assert "Showing 5 instances" in result.stdout
     assert "--page-token" not in result.stdout
 
     before = romancy("--db", seeded.url, "list")  # --db before the subcommand
@@ -171,7 +167,7 @@ def test_paging_with_the_printed_token(seeded: Seeded) -> None:
         result = romancy(*args, *(["--page-token", token] if token else []))
         assert result.returncode == 0, result.stderr
         ids = listed_ids(result.stdout)
-        assert f"Total: {len(ids)} instances" in result.stdout
+        assert re.search(rf"^Showing {len(ids)} instances?\b", result.stdout, re.M)
         seen += ids
         pages += 1
         match = re.search(r"--page-token '([^']+)'", result.stdout)
@@ -214,12 +210,41 @@ def test_list_json(seeded: Seeded) -> None:
     )
 
 
-def test_bad_page_token_and_limit_exit_1(seeded: Seeded) -> None:
-    bad = romancy("list", "--db", seeded.url, "--page-token", "garbage")
-    assert (bad.returncode, bad.stderr.strip()) == (1, "Error: malformed page token 'garbage'")
-    zero = romancy("list", "--db", seeded.url, "--limit", "0")
-    assert zero.returncode == 1, zero.stdout
-    assert zero.stderr.startswith("Error: limit must be between"), zero.stderr
+def test_more_pages_are_announced_not_counted_as_a_total(seeded: Seeded) -> None:
+    result = romancy("list", "--limit", "2", "--db", seeded.url)
+    assert result.returncode == 0, result.stderr
+    assert "Total" not in result.stdout
+    assert re.search(
+        r"^Showing 2 instances; more: run again with --page-token '", result.stdout, re.M
+    )
+
+
+async def test_waiting_means_every_waiting_status(seeded: Seeded) -> None:
+    storage = await Storage.open(seeded.url, pool_size=1)
+    try:
+        for status in ("waiting_for_message", "waiting_for_event"):
+            instance_id = _id(status)
+            await storage.create_instance(new_instance(instance_id=instance_id))
+            await storage.update_instance(instance_id, status=status)
+    finally:
+        await storage.close()
+    listed = romancy("list", "--status", "waiting", "--db", seeded.url, "--json")
+    assert listed.returncode == 0, listed.stderr
+    statuses = sorted(i["status"] for i in json.loads(listed.stdout)["instances"])
+    assert statuses == ["waiting_for_event", "waiting_for_message", "waiting_for_timer"]
+    # Paging through the union loses and repeats nothing.
+    first = json.loads(
+        romancy("list", "--status", "waiting", "--limit", "2", "--json", "--db", seeded.url).stdout
+    )
+    assert first["has_more"] is True
+    rest = romancy(
+        "list", "--status", "WAITING", "--db", seeded.url, "--page-token", first["next_page_token"]
+    )
+    assert rest.returncode == 0, rest.stderr
+    ids = [i["instance_id"] for i in first["instances"]] + listed_ids(rest.stdout)
+    assert ids == [i["instance_id"] for i in json.loads(listed.stdout)["instances"]]
+    message = romancy("list", "--status", "waiting_message", "--db", seeded.url, "--json")
+    assert [i["status"] for i in json.loads(message.stdout)["instances"]] == ["waiting_for_message"]
 
 
 def test_get_shows_input_output_and_history(seeded: Seeded) -> None:
@@ -282,8 +307,62 @@ def test_get_unknown_instance_exits_1(seeded: Seeded) -> None:
     assert result.stderr.strip() == "Error: workflow instance no-such-instance not found"
 
 
+async def test_get_prints_a_failure_stack_trace_as_lines(seeded: Seeded) -> None:
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "orders.py", line 7, in place_order\n'
+        "    raise ValueError('card declined')\n"
+        "ValueError: card declined\n"
+    )
+    storage = await Storage.open(seeded.url, pool_size=1)
+    try:
+        failed = wh.workflow_failed(ValueError("card declined"), trace)
+        await storage.append_history(seeded.order, "workflow_failed", "WorkflowFailed", failed)
+        await storage.update_instance(seeded.order, status="failed", output_data=failed)
+    finally:
+        await storage.close()
+    result = romancy("get", seeded.order, "--db", seeded.url)
+    assert result.returncode == 0, result.stderr
+    assert "\\n" not in result.stdout  # no escaped newlines anywhere
+    shown = [line.strip() for line in result.stdout.splitlines()]
+    for line in trace.splitlines():  # once under Output, once in the history
+        assert shown.count(line.strip()) == 2, result.stdout
+    assert len(re.findall(r"^\s+stack_trace:$", result.stdout, re.M)) == 2
+    assert '"error_message": "card declined"' in result.stdout
+    data = json.loads(romancy("get", seeded.order, "--db", seeded.url, "--json").stdout)
+    assert data["output"]["stack_trace"] == trace  # --json keeps the exact text
+
+
+def test_reading_commands_never_create_a_database(backend: Backend, tmp_path: Path) -> None:
+    if backend.name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'nosuch.db'}"
+    else:
+        assert backend.server_url is not None
+        url = parse_database_url(backend.server_url).with_database("rt_nosuch_db").original
+    for args in (
+        ["list"],
+        ["get", "some-id"],
+        ["migrate", "status"],
+        ["schema", "validate"],
+        ["outbox", "list"],
+    ):
+        result = romancy(*args, "--db", url)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert result.stdout == ""
+        assert re.search(r"no such database|does not exist|Unknown database", result.stderr), (
+            args,
+            result.stderr,
+        )
+        assert "Traceback" not in result.stderr and "missing" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unmigrated_database_is_one_line_error(make_database: Callable[[], str]) -> None:
-    result = romancy("list", "--db", make_database())
+    url = make_database()
+    db = parse_database_url(url)
+    if db.dialect == "sqlite":
+        Path(db.sqlite_path or "").touch()  # an existing, empty file
+    result = romancy("list", "--db", url)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: cannot read workflow instances from ")
     assert "romancy migrate" in result.stderr

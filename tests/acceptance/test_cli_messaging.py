@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 
 import pytest
@@ -55,11 +56,18 @@ async def test_event_and_cancel_over_http(app: App) -> None:
             "event", approval, "approval.response", '{"approved": true}', "--url", url
         )
         assert code == 0, err
-        assert "Event sent successfully" in out
+        assert "sent successfully" not in out
+        assert re.search(r"^Accepted by .*: reached 1 waiting instance$", out, re.M), out
         assert await app.wait_for_result(approval, timeout=20) == {
             "data": {"approved": True},
             "source": "romancy-cli",
         }
+        code, out, err = await romancy_cli("event", "nope", "approval.decided", "{}", "--url", url)
+        assert code == 0, err
+        assert "sent successfully" not in out
+        assert re.search(r"^Accepted by .*: stored; no instance was waiting for it$", out, re.M), (
+            out
+        )
         code, out, err = await romancy_cli("cancel", sleeper, "--url", url, "--reason", "cli")
         assert (code, out.strip()) == (0, f"✓ Workflow cancelled: {sleeper}")
         code, _, err = await romancy_cli("cancel", "no-such-id", "--url", url)

@@ -116,17 +116,17 @@ async def test_bad_input_is_one_clear_error(outbox_db: tuple[str, Storage]) -> N
     await _relay(storage, "e-down", 500)
     valid = "pending, processing, published, failed, invalid, expired"
 
-    for command in ("list", "retry"):
+    for command in ("list", "retry"):  # usage errors: exit 2
         bad = romancy("outbox", command, "--status", "sent", "--db", url)
-        assert bad.returncode == 1
-        assert bad.stderr.startswith("Error: unknown outbox status 'sent'")
+        assert bad.returncode == 2
+        assert bad.stderr.startswith(f"Error: outbox {command}: unknown outbox status 'sent'")
         assert valid in bad.stderr
     claimed = romancy("outbox", "retry", "--status", "processing", "--db", url)
-    assert claimed.returncode == 1 and "processing" in claimed.stderr
+    assert claimed.returncode == 2 and "processing" in claimed.stderr
 
     unknown = romancy("outbox", "retry", "--id", "e-down", "--id", "e-nope", "--db", url)
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("Error: no outbox event with id e-nope")
     assert _statuses(url) == {"e-down": "failed"}  # nothing was reset
     limit = romancy("outbox", "list", "--limit", "0", "--db", url)
-    assert limit.returncode == 1 and "limit" in limit.stderr
+    assert limit.returncode == 2 and "--limit must be an integer" in limit.stderr

@@ -62,7 +62,10 @@ async def test_cloudevents_in_both_content_modes(app: App) -> None:
                 "content-type": "application/json",
             },
         )
-        assert (binary.status_code, binary.json()) == (202, {"status": "accepted"})
+        assert (binary.status_code, binary.json()) == (
+            202,
+            {"status": "accepted", "delivered": 1, "started": 0},
+        )
         structured = await client.post(
             "/",
             content=json.dumps(
@@ -89,7 +92,7 @@ async def test_cloudevents_in_both_content_modes(app: App) -> None:
         "id": "s-1",
         "ext": {"region": "eu", "dataschema": "https://schemas.example/shipped.json"},
     }
-    # Stored in Edda's layout, with what Edda writes too (contract-notes §6.2).
+    # Stored in Edda's layout, with what Edda writes too (docs/compat.md).
     async with app.storage.transaction(read_only=True) as tx:
         stored = await tx.connection.scalar(
             select(channel_messages.c.metadata).where(channel_messages.c.channel == "order.shipped")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,3 +73,76 @@ def test_wheel_migrates_a_database_on_its_own(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["applied"] == ["20251217000000"]
     assert (elsewhere / "app.db").exists()
+
+
+# ------------------------------------------------ a fresh virtualenv, as a user installs
+
+
+@dataclass(frozen=True)
+class FreshInstall:
+    python: Path
+    romancy: Path
+    home: Path  # an empty working directory outside the repository
+
+
+def _run(*args: str | Path, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    # Without the repository's own environment: only what the install brought.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> FreshInstall:
+    """``python -m venv`` + ``pip install <repo>``: no extras, nothing from the dev setup."""
+    root = tmp_path_factory.mktemp("fresh")
+    created = _run(sys.executable, "-m", "venv", root / "venv", cwd=root)
+    assert created.returncode == 0, created.stderr
+    python = root / "venv" / "bin" / "python"
+    installed = _run(python, "-m", "pip", "install", "-q", REPO, cwd=root, timeout=900)
+    assert installed.returncode == 0, installed.stderr
+    home = root / "home"
+    home.mkdir()
+    return FreshInstall(python, root / "venv" / "bin" / "romancy", home)
+
+
+def test_fresh_install_is_sqlite_only_and_runs_the_quickstart(fresh: FreshInstall) -> None:
+    version = _run(fresh.romancy, "--version", cwd=fresh.home)
+    assert (version.returncode, version.stdout.strip()) == (0, "romancy 0.1.0"), version.stderr
+
+    listed = _run(fresh.python, "-m", "pip", "list", "--format=json", cwd=fresh.home)
+    packages = {p["name"].lower(): p["version"] for p in json.loads(listed.stdout)}
+    for extra in ("psycopg", "aiomysql", "pymysql", "uvicorn", "aiosqlite"):
+        assert extra not in packages, f"{extra} came with a plain install"
+    major, minor = packages["sqlalchemy"].split(".")[:2]
+    assert (int(major), int(minor)) == (2, 1)  # the range pyproject declares
+
+    script = fresh.home / "quickstart.py"
+    shutil.copy(REPO / "examples" / "quickstart.py", script)
+    quickstart = _run(fresh.python, script, cwd=fresh.home, timeout=120)
+    assert quickstart.returncode == 0, quickstart.stderr
+    assert (fresh.home / "quickstart.db").is_file()
+    status = _run(fresh.romancy, "list", "--db", "quickstart.db", "--json", cwd=fresh.home)
+    assert status.returncode == 0, status.stderr
+    assert [i["status"] for i in json.loads(status.stdout)["instances"]] == ["completed"]
+
+
+@pytest.mark.backends("postgresql", reason="installs the postgresql extra, then uses it")
+def test_postgresql_needs_its_extra_then_works(
+    fresh: FreshInstall, make_database: Callable[[], str]
+) -> None:
+    url = make_database()
+    missing = _run(fresh.romancy, "migrate", "up", "--db", url, cwd=fresh.home)
+    assert missing.returncode == 1, missing.stdout
+    assert "PostgreSQL needs the psycopg driver" in missing.stderr
+    assert "pip install 'romancy[postgresql]'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    extra = _run(
+        fresh.python, "-m", "pip", "install", "-q", f"{REPO}[postgresql]", cwd=REPO, timeout=900
+    )
+    assert extra.returncode == 0, extra.stderr
+    migrated = _run(fresh.romancy, "migrate", "up", "--json", "--db", url, cwd=fresh.home)
+    assert migrated.returncode == 0, migrated.stderr
+    assert json.loads(migrated.stdout)["applied"] == ["20251217000000"]

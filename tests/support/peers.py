@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from crosstest.venvs import EDDA_REQUIREMENTS, VenvError, edda_venv, ensure_venv
 from romancy.storage import parse_database_url
 
-from .servers import REPO, _flock
+from .servers import REPO
 
-EDDA_VERSION = "0.16.2"
-#: Edda with its async drivers, and uvicorn: the driver's ``serve`` mode runs Edda's ASGI app.
-EDDA_REQUIREMENTS = [
-    f"edda-framework=={EDDA_VERSION}",
-    "asyncpg>=0.30",
-    "aiomysql>=0.2",
-    "uvicorn>=0.30",
-]
 EDDA_DRIVER = REPO / "conformance" / "drivers" / "edda_driver.py"
 
 
@@ -29,45 +21,12 @@ class PeerUnavailable(RuntimeError):
     """A peer could not be installed or found; the message says why."""
 
 
-def edda_venv() -> Path:
-    """Edda's own virtual environment (it pins other versions of shared libraries)."""
-    return Path(os.environ.get("ROMANCY_EDDA_VENV", REPO / ".venvs" / "edda"))
-
-
 def ensure_edda() -> Path:
     """The Python of a venv holding edda-framework 0.16.2, created on first use."""
-    venv = edda_venv()
-    python = venv / "bin" / "python"
-    marker = venv / ".romancy-edda-ready"
-    # The marker names what was installed: a venv made for other requirements is topped up.
-    wanted = " ".join(EDDA_REQUIREMENTS)
-    if marker.exists() and marker.read_text() == wanted:
-        return python
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / ".edda-venv.lock", "w") as lock, _flock(lock):
-        if marker.exists() and marker.read_text() == wanted:
-            return python
-        steps = [
-            [sys.executable, "-m", "venv", str(venv)],
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                *EDDA_REQUIREMENTS,
-            ],
-        ]
-        for step in steps:
-            result = subprocess.run(step, capture_output=True, text=True, timeout=900)
-            if result.returncode != 0:
-                raise PeerUnavailable(
-                    f"could not prepare Edda's venv ({' '.join(step[:4])}…): "
-                    + result.stderr.strip()[-400:]
-                )
-        marker.write_text(wanted)
-    return python
+    try:
+        return ensure_venv(edda_venv(), EDDA_REQUIREMENTS)
+    except VenvError as error:
+        raise PeerUnavailable(str(error)) from None
 
 
 def edda_url(url: str) -> str:

@@ -15,9 +15,12 @@ module ``romancy.x`` and everything under it; a module that fits no row fails th
     3      romancy.engine
     4      romancy.workflow, romancy.activity, romancy.context, romancy.channels,
            romancy.events, romancy.timers, romancy.cloudevent_http,
-           romancy.outbox, romancy.validation                          (public API)
+           romancy.http, romancy.outbox, romancy.validation            (public API)
     5      romancy.app, romancy (the package facade, ``__init__.py``)
-    6      romancy.http, romancy.cli, romancy.__main__                 (entry points)
+    6      romancy.cli, romancy.__main__                               (entry points)
+
+``romancy.http`` (the ASGI app) sits with the public modules: it serves anything with the
+small ``Served`` interface it declares, so ``App.asgi()`` can hand it out.
 
 ``docs/architecture.md`` mirrors this table.
 """
@@ -52,11 +55,13 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "romancy.events",
         "romancy.timers",
         "romancy.cloudevent_http",
+        "romancy.http",
+        "romancy.hosting",
         "romancy.outbox",
         "romancy.validation",
     ),
-    5: ("romancy.app", "romancy"),
-    6: ("romancy.http", "romancy.cli", "romancy.__main__"),
+    5: ("romancy.app", "romancy.testing", "romancy"),
+    6: ("romancy.cli", "romancy.__main__"),
 }
 
 #: Packages allowed to import SQLAlchemy: storage owns SQL; validation introspects schemas.

@@ -8,6 +8,8 @@ setup) it asks the :class:`Dialect` for it. Nothing outside ``romancy.storage`` 
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, Connection, Table, func, literal, select
@@ -48,6 +50,13 @@ class Dialect(IntrospectionHooks, abc.ABC):
     supports_skip_locked: ClassVar[bool] = True
     #: Writers must be serialised in-process (SQLite has one writer per database file).
     serialize_writes: ClassVar[bool] = False
+    #: Execution options that open a transaction as read-only (none: no difference).
+    read_only_options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+
+    def single_connection(self, db: DatabaseURL) -> bool:
+        """Whether ``db`` lives in one connection shared by every caller (no second
+        pool, and readers wait for writers)."""
+        return False
 
     def create_engine(
         self, db: DatabaseURL, *, pool_size: int, autocommit: bool = False

@@ -6,6 +6,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
@@ -52,14 +53,18 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     supports_skip_locked = False
     serialize_writes = True
+    read_only_options = MappingProxyType({READ_ONLY: True})
+
+    def single_connection(self, db: DatabaseURL) -> bool:
+        return db.sqlite_path == MEMORY
 
     def engine_options(self, db: DatabaseURL, pool_size: int) -> dict[str, Any]:
-        if db.sqlite_path == MEMORY:
+        if self.single_connection(db):
             return {"poolclass": StaticPool}
         return {"pool_size": pool_size, "max_overflow": pool_size}
 
     def prepare_engine(self, engine: AsyncEngine, db: DatabaseURL, *, autocommit: bool) -> None:
-        memory = db.sqlite_path == MEMORY
+        memory = self.single_connection(db)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -71,7 +76,7 @@ class SQLiteDialect(Dialect):
                 # SQLite's timeout at zero and waits asynchronously: a busy handler would
                 # block the event loop.
                 cursor.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms(DEFAULT_BUSY_WAIT)}")
-            if not memory:
+            if not memory and db.url.query.get("mode") != "ro":  # read-only: as it is
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()

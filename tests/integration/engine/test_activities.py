@@ -186,7 +186,10 @@ async def test_activity_sql_commits_with_its_step_and_rolls_back_with_failed_att
 
 async def test_session_outside_activity(app: App) -> None:
     ctx = romancy.WorkflowContext(
-        app=app, instance_id="x", workflow_name="w", log=romancy.engine.replay.ReplayLog([])
+        runtime=app.engine,
+        instance_id="x",
+        workflow_name="w",
+        log=romancy.engine.replay.ReplayLog([]),
     )
     with pytest.raises(romancy.RomancyError, match="only available inside an activity"):
         ctx.session  # noqa: B018

@@ -311,7 +311,7 @@ async def test_a_message_that_arrives_as_the_wait_is_recorded_is_taken_at_once(
         message_check_interval=30,
         leader_heartbeat_interval=0.5,
     )
-    look = romancy.channels._take_pending
+    look = romancy.channels.take_pending
     raced: list[str] = []
 
     async def look_then_publish(*args: object) -> object:
@@ -320,7 +320,7 @@ async def test_a_message_that_arrives_as_the_wait_is_recorded_is_taken_at_once(
             raced.append(await romancy.publish(app, "window", {"n": 1}))
         return found
 
-    monkeypatch.setattr(romancy.channels, "_take_pending", look_then_publish)
+    monkeypatch.setattr(romancy.channels, "take_pending", look_then_publish)
     async with app:
         spec = {"channel": "window", "mode": "broadcast", "count": 1}
         instance_id = await app.start_workflow(ch_listener, spec)

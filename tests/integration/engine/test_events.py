@@ -129,7 +129,7 @@ async def test_go_envelope_messages_read_as_events(app: App, storage: Storage) -
 async def test_an_event_targeted_elsewhere_is_passed_over_by_other_subscribers(
     app: App,
 ) -> None:
-    # Edda leaves a targeted event on the plain channel (contract-notes §6.2): a broadcast
+    # Edda leaves a targeted event on the plain channel (docs/compat.md): a broadcast
     # subscriber that finds it pending must not take another instance's event.
     instance_id = await app.start_workflow(ev_late_waiter, "invoice")
     await wait_for_status(app, instance_id, "waiting_for_timer")

@@ -12,7 +12,8 @@ import pytest
 import romancy
 from romancy import App, WorkflowContext
 from romancy.storage import Storage
-from romancy.storage.notify import CHANNELS, Listener
+from romancy.storage.notify import Listener
+from romancy.wire.notify import CHANNELS
 
 from .helpers import eventually, wait_for_status
 
@@ -56,7 +57,7 @@ async def test_payloads_carry_both_key_styles(app: App) -> None:
         await wait_for_status(app, sleeper, "waiting_for_timer")
         async with app.storage.transaction() as tx:
             await app.storage.outbox.add("evt-1", "t", "s", "{}", "application/json", tx=tx)
-            from romancy.storage.notify import OUTBOX_PENDING, outbox_payload
+            from romancy.wire.notify import OUTBOX_PENDING, outbox_payload
 
             await app.storage.notify(OUTBOX_PENDING, outbox_payload("evt-1", "t"), tx=tx)
         await eventually(lambda: {c for c, _ in seen} >= set(CHANNELS), what="all four channels")

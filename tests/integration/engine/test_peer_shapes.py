@@ -262,7 +262,7 @@ async def test_a_cancelled_instance_is_not_revived_by_a_delivery(app: App) -> No
 
 
 async def test_a_missed_wake_up_of_an_edda_instance_is_made_good(app: App) -> None:
-    # Edda looks for pending messages only when its receive starts (contract-notes §5.4):
+    # Edda looks for pending messages only when its receive starts (docs/channels.md):
     # a message stored while it already waited, with no wake-up, would wait forever.
     storage = app.storage
     waiter = await _foreign_waiter(storage, "python", "quiet", "competing")

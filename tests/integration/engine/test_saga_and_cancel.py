@@ -76,7 +76,7 @@ async def test_failure_runs_compensations_in_reverse(app: App) -> None:
     ]
     assert all(a.startswith("compensation:") for a, _ in rows[-2:])
     # A second pass (say, after a crash) skips what is recorded: nothing runs twice.
-    assert await run_compensations(app, instance_id, "sg_trip") == 0
+    assert await run_compensations(app.engine, instance_id, "sg_trip") == 0
     assert len(_entries(instance_id)) == 4
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 
+from romancy.errors import DuplicateRecordError
 from romancy.storage import Storage
 from romancy.storage.tables import workflow_history_archive
 
@@ -31,7 +31,7 @@ async def test_append_and_load_in_write_order(storage: Storage) -> None:
 async def test_one_row_per_activity_id(storage: Storage) -> None:
     iid = await _instance(storage)
     assert await storage.append_history(iid, "step:1", "ActivityCompleted", "1")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DuplicateRecordError):
         await storage.append_history(iid, "step:1", "ActivityCompleted", "2")
     assert not await storage.append_history(
         iid, "step:1", "ActivityCompleted", "3", ignore_duplicate=True

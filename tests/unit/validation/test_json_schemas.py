@@ -12,26 +12,27 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from romancy.cloudevent import CloudEvent
 from romancy.config import AppConfig
 from romancy.outbox.relayer import OutboxRelayer
 from romancy.storage import OutboxRecord, Storage
-from romancy.storage.notify import (
+from romancy.validation import load_schema, schema_names, validate, violations
+from romancy.validation.json_schemas import SCHEMA_BASE, schemas_dir
+from romancy.wire import history as wh
+from romancy.wire import messages as wm
+from romancy.wire.notify import (
     channel_message_payload,
     outbox_payload,
     resumable_payload,
     timer_payload,
 )
-from romancy.validation import load_schema, schema_names, validate, violations
-from romancy.validation.json_schemas import SCHEMA_BASE, schemas_dir
-from romancy.wire import history as wh
-from romancy.wire import messages as wm
 
 PUBLISHED = datetime(2026, 3, 1, 12, 30, 5, 250000, tzinfo=UTC)
-EVENT = wm.CloudEventView(
+EVENT = CloudEvent(
     id="evt-1",
     type="order.created",
     source="/shop",
-    time="2026-03-01T12:30:00Z",
+    time=datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
     datacontenttype="application/json",
     subject="o-1",
     extensions={"romancyinstanceid": "wf-1", "priority": 3},
@@ -89,7 +90,7 @@ def test_channel_message_rows_as_written() -> None:
     # A CloudEvent in Edda's layout: the payload may be any JSON value.
     data, metadata = wm.cloudevent_message(EVENT)
     assert validate("channel-message", stored(data, metadata)) == []
-    text_event = wm.CloudEventView(id="e2", type="ping", source="/s", data="just text")
+    text_event = CloudEvent(id="e2", type="ping", source="/s", data="just text")
     assert validate("channel-message", stored(*wm.cloudevent_message(text_event))) == []
     # Go's layout: the whole envelope as data, no metadata.
     assert validate("channel-message", stored(wm.go_envelope(EVENT), None)) == []
@@ -132,7 +133,7 @@ def test_channel_message_metadata() -> None:
 
 def test_go_event_envelope_and_binary_payload() -> None:
     assert validate("go-event-envelope", wm.go_envelope(EVENT)) == []
-    minimal = wm.CloudEventView(id="1", type="t", source="s")
+    minimal = CloudEvent(id="1", type="t", source="s")
     assert validate("go-event-envelope", wm.go_envelope(minimal)) == []
     assert validate("go-event-envelope", {"id": "1", "type": "t", "specversion": "1.0"}) == [
         "$.source: required property missing"
@@ -155,7 +156,7 @@ def test_channel_message_received_in_each_writers_layout() -> None:
     data, metadata = wm.cloudevent_message(EVENT)
     go_event = loads(wm.delivery_record(message(data, metadata), wm.GO))
     assert go_event["data"]["type"] == "order.created"  # rebuilt envelope for Go
-    edda = {  # as Edda 0.16 writes it (contract-notes §5.6)
+    edda = {  # as Edda 0.16 writes it (docs/compat.md)
         "id": "7b8c1f9e-uuid",
         "channel": "orders",
         "data": {"n": 1},
@@ -288,7 +289,7 @@ def test_broken_history_records(name: str, broken: Any, error: str) -> None:
 
 
 def test_history_event_accepts_the_peers_layouts() -> None:
-    peers = [  # contract-notes §3.2
+    peers = [  # docs/compat.md, `event_data` by `event_type`
         ("ActivityCompleted", 42),  # Go: the raw result
         ("ActivityCompleted", {"timer_id": "sleep:1", "expires_at": "x", "completed": True}),
         ("ActivityCompleted", {"activity_name": "a", "result": 1, "input": {"args": []}}),

@@ -1,0 +1,91 @@
+"""Status changes the engine makes on instances it does not (yet) run: each one a single
+transaction that records why, so the instance's history and status never disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from romancy.config import AppConfig
+from romancy.engine.definitions import Workflow
+from romancy.serialization import dumps, to_json
+from romancy.storage import NewInstance, Storage, TimerRecord
+from romancy.storage.payloads import check_payload
+from romancy.wire import history as wire
+from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
+
+
+async def mark_cancelled(storage: Storage, instance_id: str, reason: str) -> bool:
+    """Record the cancellation and set the status, atomically; ``False`` if not active."""
+    async with storage.transaction() as tx:
+        changed = await storage.update_instance(
+            instance_id,
+            status=InstanceStatus.CANCELLED,
+            only_if_status=list(ACTIVE_STATUSES),
+            tx=tx,
+        )
+        if changed:
+            await storage.channels.clear_all_waits(instance_id, tx=tx)
+            await storage.append_history(
+                instance_id,
+                wire.WORKFLOW_CANCELLED_ID,
+                wire.WORKFLOW_CANCELLED,
+                wire.workflow_cancelled(reason),
+                ignore_duplicate=True,
+                tx=tx,
+            )
+            await storage.delete_timers(instance_id, tx=tx)
+    return changed
+
+
+async def record_timer_fired(
+    storage: Storage, worker_id: str, lock_seconds: float, timer: TimerRecord
+) -> bool:
+    """Lock the timer's instance, record the expiry and set it running; ``True`` leaves
+    the lock held by ``worker_id`` (to resume it), ``False`` leaves nothing held."""
+    if not await storage.try_lock_instance(timer.instance_id, worker_id, lock_seconds):
+        return False
+    async with storage.transaction() as tx:
+        moved = await storage.update_instance(
+            timer.instance_id,
+            status=InstanceStatus.RUNNING,
+            only_if_status=[InstanceStatus.WAITING_FOR_TIMER],
+            only_if_locked_by=worker_id,
+            tx=tx,
+        )
+        if moved:
+            await storage.append_history(
+                timer.instance_id,
+                timer.timer_id,
+                wire.TIMER_EXPIRED,
+                wire.timer_expired(timer.timer_id, timer.expires_at),
+                ignore_duplicate=True,
+                tx=tx,
+            )
+        await storage.delete_timers(timer.instance_id, timer.timer_id, tx=tx)
+    if not moved:
+        await storage.unlock_instance(timer.instance_id, worker_id)
+    return moved
+
+
+async def create_locked(
+    storage: Storage, config: AppConfig, workflow: Workflow[Any, Any], instance_id: str, input: Any
+) -> Any:
+    """Create the instance, locked by this worker; returns its input as JSON."""
+    what = f"input of workflow {workflow.name!r}"
+    input_json = to_json(input, what=what)
+    input_data = dumps(input_json)
+    check_payload(storage, input_data, what)
+    await storage.create_instance(
+        NewInstance(
+            instance_id=instance_id,
+            workflow_name=workflow.name,
+            source_hash=workflow.source_hash,
+            source_code=workflow.source_code,
+            owner_service=config.service_name,
+            framework=config.framework,
+            input_data=input_data,
+            locked_by=config.worker_id,
+            lock_seconds=config.stale_lock_timeout,
+        )
+    )
+    return input_json

@@ -1,0 +1,82 @@
+"""App.lifespan in a host application (real uvicorn and HTTP on 127.0.0.1), and
+App.serve without uvicorn installed."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+import romancy
+from romancy.storage import Storage
+
+
+@asynccontextmanager
+async def _host_server(host: Starlette) -> AsyncIterator[str]:
+    """Serve ``host`` with its lifespan on (uvicorn, a free port); yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(host, host="127.0.0.1", port=0, lifespan="on", log_level="error")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    assert server.started, "the host did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_a_mounted_app_starts_and_stops_with_the_host_lifespan(storage: Storage) -> None:
+    app = romancy.App(storage.url.original)
+
+    async def home(request: object) -> JSONResponse:
+        return JSONResponse({"romancy_running": app.is_running})
+
+    host = Starlette(
+        routes=[Route("/", home), Mount("/romancy", app=app.asgi())], lifespan=app.lifespan
+    )
+    assert not app.is_running
+    async with _host_server(host) as url, httpx.AsyncClient(base_url=url) as client:
+        assert app.is_running
+        ready = await client.get("/romancy/health/ready")
+        assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
+        assert (await client.get("/")).json() == {"romancy_running": True}
+    assert not app.is_running  # the host's shutdown shut the App down
+
+
+async def test_an_app_started_beforehand_is_left_running(storage: Storage) -> None:
+    async with romancy.App(storage.url.original) as app:
+        async with app.lifespan():
+            assert app.is_running
+        assert app.is_running
+
+
+def test_serve_without_uvicorn_says_how_to_install_it() -> None:
+    program = (
+        "import asyncio, sys\n"
+        "sys.modules['uvicorn'] = None  # as if it were not installed\n"
+        "import romancy\n"
+        "asyncio.run(romancy.App('sqlite:///:memory:').serve())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last == (
+        "romancy.errors.ConfigurationError: App.serve() needs uvicorn, which is not "
+        "installed: pip install 'romancy[http]'"
+    )
