@@ -29,8 +29,11 @@ pytestmark = pytest.mark.backends(
     "sqlite", reason="SQLite's whole-file write lock; the servers lock rows, not the database"
 )
 
-#: The longest gap a 10 ms ticker may see: the loop was never blocked for long.
-MAX_GAP = 0.1
+#: The longest gap a 10 ms ticker may see while the lock is held for seconds: far below
+#: the hold (a blocked loop gaps for the whole hold), with room for a busy shared machine
+#: (the test suite runs two workers on two cores). The 100 ms promise is measured alone,
+#: by the chaos suite's long profile (docs/reliability.md).
+MAX_GAP = 0.5
 
 holding: set[str] = set()
 
