@@ -14,16 +14,19 @@ ASGI = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
 
 @contextlib.asynccontextmanager
-async def serving(app: ASGI) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 (a free port); yields its base URL."""
+async def serving(app: ASGI, *, lifespan: bool = False) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 (a free port); yields its base URL. ``lifespan``: run
+    the app's startup and shutdown as a host framework would."""
+    mode = "on" if lifespan else "off"
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="error")
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan=mode, log_level="error")
     )
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started:
             break
         await asyncio.sleep(0.01)
+    assert server.started, "the server did not start"
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"

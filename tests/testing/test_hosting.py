@@ -3,40 +3,17 @@ App.serve without uvicorn installed."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import romancy
 from romancy.storage import Storage
-
-
-@asynccontextmanager
-async def _host_server(host: Starlette) -> AsyncIterator[str]:
-    """Serve ``host`` with its lifespan on (uvicorn, a free port); yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(host, host="127.0.0.1", port=0, lifespan="on", log_level="error")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "the host did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+from tests.support.http import serving
 
 
 async def test_a_mounted_app_starts_and_stops_with_the_host_lifespan(storage: Storage) -> None:
@@ -49,7 +26,7 @@ async def test_a_mounted_app_starts_and_stops_with_the_host_lifespan(storage: St
         routes=[Route("/", home), Mount("/romancy", app=app.asgi())], lifespan=app.lifespan
     )
     assert not app.is_running
-    async with _host_server(host) as url, httpx.AsyncClient(base_url=url) as client:
+    async with serving(host, lifespan=True) as url, httpx.AsyncClient(base_url=url) as client:
         assert app.is_running
         ready = await client.get("/romancy/health/ready")
         assert (ready.status_code, ready.json()) == (200, {"status": "ok"})

@@ -8,6 +8,7 @@ import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -107,49 +108,25 @@ async def test_replay_writes_nothing_and_reads_json_exports(
 async def test_romancy_replay_command(storage: Storage) -> None:
     await _record(storage)
     db = storage.url.original
-    same = romancy_cli(
-        "replay",
-        "--db",
-        db,
-        "--workflow",
-        "tk_order",
-        "--module",
-        "tests.testing.order_v1",
-        cwd=ROOT,
-    )
+    same = _replay(db, "tests.testing.order_v1")
     assert same.returncode == 0, same.stderr
     assert "Replayed 2 instance(s) of 'tk_order': all replay cleanly." in same.stdout
 
-    changed = romancy_cli(
-        "replay",
-        "--db",
-        db,
-        "--workflow",
-        "tk_order",
-        "--module",
-        "tests.testing.order_v2",
-        cwd=ROOT,
-    )
+    changed = _replay(db, "tests.testing.order_v2")
     assert changed.returncode == 1, changed.stderr
     assert "order-finished: VIOLATION" in changed.stdout
     assert "'tk_bill:1'" in changed.stdout
 
-    as_json = romancy_cli(
-        "replay",
-        "--db",
-        db,
-        "--workflow",
-        "tk_order",
-        "--module",
-        "tests.testing.order_v2",
-        "--json",
-        cwd=ROOT,
-    )
+    as_json = _replay(db, "tests.testing.order_v2", "--json")
     data = json.loads(as_json.stdout)
     assert (as_json.returncode, data["ok"], data["replayed"]) == (1, False, 2)
 
-    missing = romancy_cli(
-        "replay", "--db", db, "--workflow", "tk_order", "--module", "no_such_module", cwd=ROOT
-    )
+    missing = _replay(db, "no_such_module")
     assert missing.returncode == 1
     assert "cannot import module 'no_such_module'" in missing.stderr
+
+
+def _replay(db: str, module: str, *extra: str) -> CompletedProcess[str]:
+    """``romancy replay`` of every recorded ``tk_order`` against ``module``'s code."""
+    args = ("replay", "--db", db, "--workflow", "tk_order", "--module", module, *extra)
+    return romancy_cli(*args, cwd=str(ROOT))
