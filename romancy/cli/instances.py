@@ -15,7 +15,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from romancy.cli.options import add_database_flag, database_url, limit_flag, value_check
+from romancy.cli.options import (
+    add_command,
+    add_database_flag,
+    database_url,
+    json_flag,
+    limit_flag,
+    value_check,
+)
 from romancy.errors import InvalidValueError, WorkflowNotFoundError
 from romancy.storage import HistoryRecord, InstancePage, InstanceQuery, InstanceRecord, Storage
 from romancy.storage.reading import explained as _read
@@ -57,14 +64,7 @@ def _page_token(text: str) -> str:
 
 
 def register(subcommands: Any) -> None:
-    lister = subcommands.add_parser(
-        "list",
-        help="list workflow instances (of every framework by default)",
-        description=(
-            "List the workflow instances in the database, newest first, whichever runtime "
-            "wrote them (Go Romancy 'go', Edda 'python', romancy 'romancy-py')."
-        ),
-    )
+    lister = add_command(subcommands, "list", run_list)
     add_database_flag(lister)
     lister.add_argument(
         "--framework", metavar="NAME", help="only this framework's instances (go, python, …)"
@@ -85,24 +85,23 @@ def register(subcommands: Any) -> None:
         metavar="TOKEN",
         help="continue after a previous page (it prints the token)",
     )
-    lister.add_argument("--json", action="store_true", help="print one JSON object")
-    lister.set_defaults(handler=run_list)
+    json_flag(lister)
 
-    getter = subcommands.add_parser(
-        "get",
-        help="show one workflow instance with its input, output and history",
-        description="Show one workflow instance with its input, output and history.",
-    )
+    getter = add_command(subcommands, "get", run_get)
     getter.add_argument("instance_id", metavar="INSTANCE_ID")
     add_database_flag(getter)
-    getter.add_argument("--json", action="store_true", help="print one JSON object")
-    getter.set_defaults(handler=run_get)
+    json_flag(getter)
 
 
 # --------------------------------------------------------------------------- list
 
 
 async def run_list(args: argparse.Namespace) -> int:
+    """list workflow instances (of every framework by default)
+
+    List the workflow instances in the database, newest first, whichever runtime wrote
+    them (Go Romancy 'go', Edda 'python', romancy 'romancy-py').
+    """
     query = InstanceQuery(
         framework=args.framework or None,
         workflow_name=args.workflow or None,
@@ -170,6 +169,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 async def run_get(args: argparse.Namespace) -> int:
+    """show one workflow instance with its input, output and history
+
+    Show one workflow instance with its input, output and history.
+    """
     async with _open(args) as storage:
         instance = await _read(storage, lambda: storage.get_instance(args.instance_id))
         if instance is None:

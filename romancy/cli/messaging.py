@@ -11,62 +11,47 @@ from typing import Any
 import httpx
 
 from romancy.channels import publish
-from romancy.cli.options import add_database_flag, database_url
+from romancy.cli.options import add_command, add_database_flag, database_url
 from romancy.errors import ConfigurationError, RomancyError
 
 DEFAULT_URL = "http://localhost:8080"
 
 
 def register(subcommands: Any) -> None:
-    event = subcommands.add_parser(
-        "event",
-        help="send a CloudEvent to a running App, targeted at one instance",
-        description=(
-            "POST a CloudEvent of type EVENT_TYPE with JSON as its data to a running App's "
-            "HTTP endpoint, targeted (romancyinstanceid) at the instance INSTANCE_ID, which "
-            "receives it if it waits for that type. Talks HTTP only: no database needed."
-        ),
-    )
+    event = add_command(subcommands, "event", run_event)
     event.add_argument("instance_id", metavar="INSTANCE_ID")
     event.add_argument("event_type", metavar="EVENT_TYPE")
     event.add_argument("json_data", metavar="JSON", help="the event's data, e.g. '{\"ok\": true}'")
-    event.add_argument(
-        "--url", default=DEFAULT_URL, help="the App's HTTP endpoint (default: %(default)s)"
-    )
+    _url_flag(event)
     event.add_argument(
         "--source", default="romancy-cli", help="CloudEvent source (default: %(default)s)"
     )
-    event.set_defaults(handler=run_event)
 
-    cancel = subcommands.add_parser(
-        "cancel",
-        help="cancel a workflow instance through a running App's endpoint",
-        description=(
-            "Ask a running App (over HTTP, POST /cancel/INSTANCE_ID) to cancel the instance: "
-            "it stops, its completed activities are compensated and the cancellation hooks "
-            "run with --reason. Talks HTTP only: no database needed."
-        ),
-    )
+    cancel = add_command(subcommands, "cancel", run_cancel)
     cancel.add_argument("instance_id", metavar="INSTANCE_ID")
-    cancel.add_argument(
-        "--url", default=DEFAULT_URL, help="the App's HTTP endpoint (default: %(default)s)"
-    )
+    _url_flag(cancel)
     cancel.add_argument("--reason", default="", help="why (passed to the cancellation hooks)")
-    cancel.set_defaults(handler=run_cancel)
 
-    pub = subcommands.add_parser(
-        "publish",
-        help="publish a channel message straight into the database",
-        description="Publish a JSON object to a channel; waiting subscribers of any runtime wake.",
-    )
+    pub = add_command(subcommands, "publish", run_publish)
     pub.add_argument("channel", metavar="CHANNEL")
     pub.add_argument("json_data", metavar="JSON", help="the message: a JSON object")
     pub.add_argument("--metadata", metavar="JSON", help="a JSON object of metadata")
     add_database_flag(pub)
-    pub.set_defaults(handler=run_publish)
+
+
+def _url_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", default=DEFAULT_URL, help="the App's HTTP endpoint (default: %(default)s)"
+    )
 
 
 async def run_event(args: argparse.Namespace) -> int:
+    """send a CloudEvent to a running App, targeted at one instance
+
+    POST a CloudEvent of type EVENT_TYPE with JSON as its data to a running App's HTTP
+    endpoint, targeted (romancyinstanceid) at the instance INSTANCE_ID, which
+    receives it if it waits for that type. Talks HTTP only: no database needed.
+    """
     data = _json_argument(args.json_data, "JSON data")
     envelope = {
         "specversion": "1.0",
@@ -99,6 +84,12 @@ def _delivery(body: str) -> str:
 
 
 async def run_cancel(args: argparse.Namespace) -> int:
+    """cancel a workflow instance through a running App's endpoint
+
+    Ask a running App (over HTTP, POST /cancel/INSTANCE_ID) to cancel the instance: it
+    stops, its completed activities are compensated and the cancellation hooks run
+    with --reason. Talks HTTP only: no database needed.
+    """
     payload = {"reason": args.reason} if args.reason else None
     await _post(f"{args.url.rstrip('/')}/cancel/{args.instance_id}", payload)
     print(f"✓ Workflow cancelled: {args.instance_id}")
@@ -106,6 +97,10 @@ async def run_cancel(args: argparse.Namespace) -> int:
 
 
 async def run_publish(args: argparse.Namespace) -> int:
+    """publish a channel message straight into the database
+
+    Publish a JSON object to a channel; waiting subscribers of any runtime wake.
+    """
     data = _json_argument(args.json_data, "JSON data")
     metadata = _json_argument(args.metadata, "--metadata") if args.metadata else None
     if metadata is not None and not isinstance(metadata, dict):

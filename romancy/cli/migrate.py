@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from romancy.cli.options import USAGE_ERROR, add_database_flag, database_url
+from romancy.cli.options import USAGE_ERROR, add_command, add_database_flag, database_url, json_flag
 from romancy.cli.progress import progress
 from romancy.storage import MigrationRunner, Storage
 from romancy.storage.census import stored_rows
@@ -18,15 +18,7 @@ CONFIRMATION = "down"
 
 
 def register(subcommands: Any) -> None:
-    parser = subcommands.add_parser(
-        "migrate",
-        help="apply, inspect or roll back schema migrations",
-        description=(
-            "Apply pending migrations (up), show which are applied (status) or roll back "
-            "the most recent one (down). The migrations are dbmate files shared with Go "
-            "Romancy and Edda. 'down' on a database holding data asks first."
-        ),
-    )
+    parser = add_command(subcommands, "migrate", run)
     parser.add_argument(
         "action",
         choices=["up", "status", "down"],
@@ -49,11 +41,16 @@ def register(subcommands: Any) -> None:
     parser.add_argument(
         "--yes", action="store_true", help="down: roll back even though data will be lost"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
+    json_flag(parser)
 
 
 async def run(args: argparse.Namespace) -> int:
+    """apply, inspect or roll back schema migrations
+
+    Apply pending migrations (up), show which are applied (status) or roll back the most
+    recent one (down). The migrations are dbmate files shared with Go Romancy and
+    Edda. 'down' on a database holding data asks first.
+    """
     db = database_url(args)
     reading = args.action == "status"
     storage = await (open_for_reading(db) if reading else Storage.open(db, pool_size=1))

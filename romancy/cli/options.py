@@ -7,10 +7,11 @@ usage error (exit 2) before any database is touched.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
-from collections.abc import Callable
-from typing import NoReturn
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
 
 from romancy.errors import ConfigurationError, InvalidValueError
 from romancy.limits import check_limit
@@ -46,6 +47,25 @@ def _plain(message: str) -> str:
     # argparse's own messages need the flag; our value checks name what was wrong.
     own = rest.startswith(("expected ", "invalid ", "not allowed ", "ignored "))
     return f"{flag.split('/')[0]}: {rest}" if own else rest
+
+
+def add_command(
+    subcommands: Any, name: str, handler: Callable[[argparse.Namespace], Awaitable[int]]
+) -> argparse.ArgumentParser:
+    """Register subcommand ``name``, run by ``handler``, whose docstring is its help: the
+    first line in the command list, the rest as its ``--help`` description. What a
+    command does is so written once, beside its code."""
+    summary, _, description = (inspect.getdoc(handler) or "").partition("\n\n")
+    parser: argparse.ArgumentParser = subcommands.add_parser(
+        name, help=summary, description=description
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def json_flag(parser: argparse.ArgumentParser) -> None:
+    """``--json``: print one JSON object instead of text."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def value_check(check: Callable[[str], object]) -> Callable[[str], object]:

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from romancy.cli.instances import _clock, _iso, _open, _table
-from romancy.cli.options import add_database_flag, limit_flag, value_check
+from romancy.cli.options import add_command, add_database_flag, json_flag, limit_flag, value_check
 from romancy.storage import OutboxEntry
 from romancy.storage.outbox import check_status
 from romancy.storage.reading import explained as _read
@@ -28,11 +28,7 @@ def register(subcommands: Any) -> None:
     )
     actions = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
 
-    lister = actions.add_parser(
-        "list",
-        help="list outbox events, newest first",
-        description="List the outbox events of every runtime, newest first.",
-    )
+    lister = add_command(actions, "list", run_list)
     add_database_flag(lister)
     lister.add_argument(
         "--status",
@@ -42,17 +38,9 @@ def register(subcommands: Any) -> None:
     )
     lister.add_argument("--type", dest="event_type", metavar="TYPE", help="only this event type")
     limit_flag(lister, 100, "at most N events")
-    lister.add_argument("--json", action="store_true", help="print one JSON object")
-    lister.set_defaults(handler=run_list)
+    json_flag(lister)
 
-    retry = actions.add_parser(
-        "retry",
-        help="put failed events back to pending so relayers send them again",
-        description=(
-            "Reset events in --status (default: failed) to pending, with no attempts and no "
-            "last error; with --id, only those events. Events being sent are never touched."
-        ),
-    )
+    retry = add_command(actions, "retry", run_retry)
     add_database_flag(retry)
     retry.add_argument(
         "--status",
@@ -73,11 +61,14 @@ def register(subcommands: Any) -> None:
         metavar="ID",
         help="only these events (repeatable); an unknown id resets nothing",
     )
-    retry.add_argument("--json", action="store_true", help="print one JSON object")
-    retry.set_defaults(handler=run_retry)
+    json_flag(retry)
 
 
 async def run_list(args: argparse.Namespace) -> int:
+    """list outbox events, newest first
+
+    List the outbox events of every runtime, newest first.
+    """
     async with _open(args) as storage:
         events = await _read(
             storage,
@@ -111,6 +102,11 @@ async def run_list(args: argparse.Namespace) -> int:
 
 
 async def run_retry(args: argparse.Namespace) -> int:
+    """put failed events back to pending so relayers send them again
+
+    Reset events in --status (default: failed) to pending, with no attempts and no last
+    error; with --id, only those events. Events being sent are never touched.
+    """
     async with _open(args, writing=True) as storage:
         reset = await _read(
             storage,

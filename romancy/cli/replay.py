@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from romancy.cli.options import add_database_flag, database_url
+from romancy.cli.options import add_command, add_database_flag, database_url, json_flag
 from romancy.errors import ConfigurationError
 from romancy.testing.replay import load_histories, replay
 from romancy.workflow import Workflow, get_workflow
@@ -24,15 +24,7 @@ VIOLATIONS_FOUND = 1
 
 
 def register(subcommands: Any) -> None:
-    parser = subcommands.add_parser(
-        "replay",
-        help="replay recorded instances of a workflow against its current code",
-        description=(
-            "Import MODULE, then replay every recorded instance of workflow NAME against "
-            "the code it defines, without running activities or writing to the database. "
-            "Exits 1 listing the instances whose history the code no longer follows."
-        ),
-    )
+    parser = add_command(subcommands, "replay", run_replay)
     add_database_flag(parser)
     parser.add_argument("--workflow", required=True, metavar="NAME", help="workflow name")
     parser.add_argument(
@@ -41,8 +33,7 @@ def register(subcommands: Any) -> None:
         metavar="MODULE",
         help="dotted module defining the workflow (importable from the current folder)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run_replay)
+    json_flag(parser)
 
 
 def find_workflow(module_name: str, name: str) -> Workflow[Any, Any]:
@@ -64,6 +55,12 @@ def find_workflow(module_name: str, name: str) -> Workflow[Any, Any]:
 
 
 async def run_replay(args: argparse.Namespace) -> int:
+    """replay recorded instances of a workflow against its current code
+
+    Import MODULE, then replay every recorded instance of workflow NAME against the code
+    it defines, without running activities or writing to the database. Exits 1
+    listing the instances whose history the code no longer follows.
+    """
     workflow = find_workflow(args.module, args.workflow)
     histories = await load_histories(database_url(args), args.workflow)
     report = await replay(workflow, histories, raise_on_violation=False)

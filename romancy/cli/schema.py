@@ -7,30 +7,27 @@ import json
 import sys
 from typing import Any
 
-from romancy.cli.options import add_database_flag, database_url
+from romancy.cli.options import add_command, add_database_flag, database_url, json_flag
 from romancy.cli.progress import progress
 from romancy.storage.reading import open_for_reading
 from romancy.validation.database import DatabaseReport, check_database
 
 
 def register(subcommands: Any) -> None:
-    parser = subcommands.add_parser(
-        "schema",
-        help="check a database's schema and stored JSON against the shared contract",
-        description=(
-            "Compare the database's schema with the one romancy's migrations produce (built "
-            "in a scratch schema or database on the same server, then dropped) and check "
-            "every stored JSON value the runtimes exchange against romancy's JSON Schemas. "
-            "Exit status 0 when clean, 1 when anything differs."
-        ),
-    )
+    parser = add_command(subcommands, "schema", run)
     parser.add_argument("action", choices=["validate"], metavar="ACTION", help="validate")
     add_database_flag(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
+    json_flag(parser)
 
 
 async def run(args: argparse.Namespace) -> int:
+    """check a database's schema and stored JSON against the shared contract
+
+    Compare the database's schema with the one romancy's migrations produce (built in a
+    scratch schema or database on the same server, then dropped) and check every
+    stored JSON value the runtimes exchange against romancy's JSON Schemas. Exit
+    status 0 when clean, 1 when anything differs.
+    """
     db = database_url(args)
     storage = await open_for_reading(db)
     try:

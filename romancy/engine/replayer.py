@@ -66,33 +66,12 @@ class ReplayRuntime:
     """
 
     def __init__(self, scratch: Storage) -> None:
-        self._scratch = scratch
-        self._config = AppConfig(database=scratch.url.original)
-        self._hooks = WorkflowHooks()
-
-    @property
-    def storage(self) -> Storage:
-        return self._scratch
-
-    @property
-    def config(self) -> AppConfig:
-        return self._config
-
-    @property
-    def worker_id(self) -> str:
-        return "romancy-replayer"
-
-    @property
-    def hooks(self) -> WorkflowHooks:
-        return self._hooks
-
-    @property
-    def activity_substitutes(self) -> Mapping[str, Callable[..., Any]]:
-        return {}
-
-    @property
-    def owner(self) -> Any:
-        return None
+        self.storage = scratch
+        self.config = AppConfig(database=scratch.url.original)
+        self.worker_id = "romancy-replayer"
+        self.hooks = WorkflowHooks()
+        self.activity_substitutes: Mapping[str, Callable[..., Any]] = {}
+        self.owner: Any = None
 
     async def delivered(self, waiting: WaitingSubscriber) -> None:
         """Nothing is delivered during a check."""

@@ -13,7 +13,9 @@ import asyncio
 import logging
 import time
 import traceback
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from romancy import hooks as h
@@ -151,14 +153,11 @@ class WorkflowRun:
         except Exception as error:
             await self._fail(error)
             return
-        done = await self._end(None, InstanceStatus.COMPLETED, dumps(encoded))
-        if not done:
-            await self._lost_or_cancelled()
-            return
-        self._ended(InstanceStatus.COMPLETED, dumps(encoded))
-        await h.emit(
+        await self._finish(
+            InstanceStatus.COMPLETED,
+            dumps(encoded),
             self.host.hooks.on_workflow_complete,
-            h.WorkflowCompleteInfo(self.instance_id, wf.name, result, self._elapsed()),
+            partial(h.WorkflowCompleteInfo, self.instance_id, wf.name, result),
         )
 
     async def _fail(self, error: Exception) -> None:
@@ -178,20 +177,12 @@ class WorkflowRun:
                 return
             await run_compensations(self.host, self.instance_id, self.workflow.name)
         output = {"error_type": type(error).__name__, "error_message": str(error)}
-        async with storage.transaction() as tx:
-            done = await self._end(
-                tx,
-                InstanceStatus.FAILED,
-                dumps(output),
-                from_status=(InstanceStatus.RUNNING, InstanceStatus.COMPENSATING),
-            )
-        if not done:
-            await self._lost_or_cancelled()
-            return
-        self._ended(InstanceStatus.FAILED, dumps(output))
-        await h.emit(
+        await self._finish(
+            InstanceStatus.FAILED,
+            dumps(output),
             self.host.hooks.on_workflow_failed,
-            h.WorkflowFailedInfo(self.instance_id, self.workflow.name, error, self._elapsed()),
+            partial(h.WorkflowFailedInfo, self.instance_id, self.workflow.name, error),
+            from_status=(InstanceStatus.RUNNING, InstanceStatus.COMPENSATING),
         )
 
     async def _cancel(self) -> None:
@@ -362,6 +353,22 @@ class WorkflowRun:
             await self._finish_compensating()
             return
         raise LostOwnership("the instance changed under this run")
+
+    async def _finish(
+        self,
+        status: InstanceStatus,
+        output: str,
+        hook: Callable[[h.InfoT], Awaitable[None]],
+        info: Callable[[timedelta], h.InfoT],
+        from_status: tuple[str, ...] = (InstanceStatus.RUNNING,),
+    ) -> None:
+        """End the run in ``status``, report it and fire ``hook`` with ``info(elapsed)``;
+        when the conditional update matches nothing, find out why."""
+        if not await self._end(None, status, output, from_status):
+            await self._lost_or_cancelled()
+            return
+        self._ended(status, output)
+        await h.emit(hook, info(self._elapsed()))
 
     def _ended(self, status: str, output: str) -> None:
         self.host.finished(Outcome(self.instance_id, self.workflow.name, status, output))

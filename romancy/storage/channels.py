@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, exists, func, insert, not_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from romancy.storage.collisions import refuse_twin
-from romancy.storage.execution import insert_returning_id
+from romancy.storage.execution import Store
 from romancy.storage.records import MessageRecord, SubscriptionRecord, WaitingSubscriber
 from romancy.storage.tables import (
     channel_delivery_cursors,
@@ -28,7 +28,7 @@ from romancy.storage.tables import (
 from romancy.storage.waiting import missed_query, waiting_query
 
 if TYPE_CHECKING:
-    from romancy.storage.connection import Database, Transaction
+    from romancy.storage.connection import Transaction
 
 _subs = channel_subscriptions
 _msgs = channel_messages
@@ -38,14 +38,8 @@ _groups = workflow_group_memberships
 _instances = workflow_instances
 
 
-class ChannelStore:
+class ChannelStore(Store):
     """Channel messages, subscriptions, cursors and claims (groups: ``GroupStore``)."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._dialect = db.dialect
-        #: Names and ids compare character for character on every backend.
-        self._exact = db.dialect.exact
 
     # ------------------------------------------------------------------- messages
 
@@ -61,7 +55,9 @@ class ChannelStore:
         tx: Transaction | None = None,
     ) -> int:
         """Store a message; returns its sequence number (``channel_messages.id``)."""
-        statement = insert(_msgs).values(
+        return await self._insert_id(
+            _msgs,
+            tx,
             channel=channel,
             message_id=message_id,
             data_type=data_type,
@@ -69,8 +65,6 @@ class ChannelStore:
             data_binary=data_binary,
             metadata=metadata,
         )
-        async with self._db.use(tx) as conn:
-            return await insert_returning_id(conn, statement, _msgs.c.id)
 
     async def next_message(
         self, channel: str, mode: str, after: int, *, tx: Transaction | None = None

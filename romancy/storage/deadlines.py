@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select, update
 
+from romancy.storage.execution import Store
 from romancy.storage.tables import (
     channel_subscriptions,
     workflow_instances,
@@ -23,7 +24,6 @@ from romancy.wire.status import InstanceStatus
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
-    from romancy.storage.connection import Database
 
 _timers = workflow_timer_subscriptions
 _subs = channel_subscriptions
@@ -33,12 +33,8 @@ _instances = workflow_instances
 _BUSY = (InstanceStatus.RUNNING, InstanceStatus.COMPENSATING)
 
 
-class DeadlineStore:
+class DeadlineStore(Store):
     """Timer expiries and receive timeouts of one framework's instances."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._dialect = db.dialect
 
     def _deadline_rows(self, framework: str) -> list[tuple[Table, Any, Any]]:
         """Per table: the table, its deadline column, and a query of (id, deadline)."""

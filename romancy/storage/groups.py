@@ -11,21 +11,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 
 from romancy.storage.collisions import refuse_twin
+from romancy.storage.execution import Store
 from romancy.storage.tables import workflow_group_memberships
 
 if TYPE_CHECKING:
-    from romancy.storage.connection import Database, Transaction
+    from romancy.storage.connection import Transaction
 
 _groups = workflow_group_memberships
 
 
-class GroupStore:
+class GroupStore(Store):
     """Rows of ``workflow_group_memberships``."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._dialect = db.dialect
-        self._exact = db.dialect.exact
 
     async def join_group(
         self, instance_id: str, group: str, *, tx: Transaction | None = None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from romancy.storage.batching import GroupWriter
 from romancy.storage.connection import Database, Transaction
-from romancy.storage.execution import insert_returning_id
+from romancy.storage.execution import Store
 from romancy.storage.records import CompensationRecord, HistoryRecord, TimerRecord
 from romancy.storage.tables import (
     workflow_compensations,
@@ -42,12 +42,11 @@ _HISTORY_COLUMNS = (
 )
 
 
-class HistoryStore:
+class HistoryStore(Store):
     """Rows of ``workflow_history`` (and its archive), timers and compensations."""
 
     def __init__(self, db: Database) -> None:
-        self._db = db
-        self._dialect = db.dialect
+        super().__init__(db)
         self._history_writer: GroupWriter[dict[str, Any]] = GroupWriter(self._append_many)
 
     async def append_history(
@@ -134,26 +133,8 @@ class HistoryStore:
         """Move an instance's history to ``workflow_history_archive``; returns the row count."""
         h, a = _history.c, workflow_history_archive
         copy = insert(a).from_select(
-            [
-                "instance_id",
-                "activity_id",
-                "event_type",
-                "data_type",
-                "event_data",
-                "event_data_binary",
-                "created_at",
-                "archived_at",
-            ],
-            select(
-                h.instance_id,
-                h.activity_id,
-                h.event_type,
-                h.data_type,
-                h.event_data,
-                h.event_data_binary,
-                h.created_at,
-                self._dialect.now(),
-            )
+            [*_HISTORY_COLUMNS, "created_at", "archived_at"],
+            select(*(h[name] for name in _HISTORY_COLUMNS), h.created_at, self._dialect.now())
             .where(self._dialect.exact(h.instance_id, instance_id))
             .order_by(h.id),
         )
@@ -227,15 +208,15 @@ class HistoryStore:
         tx: Transaction | None = None,
     ) -> int:
         """Register a compensation; returns its id."""
-        statement = insert(_comps).values(
+        return await self._insert_id(
+            _comps,
+            tx,
             instance_id=instance_id,
             activity_id=activity_id,
             activity_name=activity_name,
             args=args,
             created_at=self._dialect.now(),
         )
-        async with self._db.use(tx) as conn:
-            return await insert_returning_id(conn, statement, _comps.c.id)
 
     async def list_compensations(
         self, instance_id: str, *, tx: Transaction | None = None

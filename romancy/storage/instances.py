@@ -27,6 +27,7 @@ from romancy.errors import DuplicateRecordError, WorkflowAlreadyExistsError
 from romancy.storage.batching import GroupWriter
 from romancy.storage.collisions import refuse_twin
 from romancy.storage.connection import Database, Transaction
+from romancy.storage.execution import Store
 from romancy.storage.locks import whole_seconds
 from romancy.storage.records import (
     InstancePage,
@@ -57,12 +58,11 @@ _CREATE_COLUMNS = (
 )
 
 
-class InstanceStore:
+class InstanceStore(Store):
     """Rows of ``workflow_instances`` and ``workflow_definitions``."""
 
     def __init__(self, db: Database) -> None:
-        self._db = db
-        self._dialect = db.dialect
+        super().__init__(db)
         # Definition rows never go away: each (name, hash) is written once per process.
         self._known_definitions: set[tuple[str, str]] = set()
         self._instance_writers = {flag: self._instance_writer(flag) for flag in (False, True)}

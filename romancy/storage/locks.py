@@ -21,7 +21,8 @@ from sqlalchemy import (
     update,
 )
 
-from romancy.storage.connection import Database, Transaction
+from romancy.storage.connection import Transaction
+from romancy.storage.execution import Store
 from romancy.storage.records import LockHolder
 from romancy.storage.tables import system_locks, workflow_instances
 
@@ -38,12 +39,8 @@ def _row_lease(column: Any) -> Any:
     return func.coalesce(column, bindparam("lease", type_=Integer))
 
 
-class LockStore:
+class LockStore(Store):
     """Lock columns of ``workflow_instances``, and ``system_locks``."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._dialect = db.dialect
 
     async def try_lock_instance(
         self,

@@ -22,13 +22,14 @@ from sqlalchemy import and_, case, insert, literal, or_, select, update
 
 from romancy.errors import InvalidValueError, OutboxEventNotFoundError
 from romancy.limits import check_limit, check_name
+from romancy.storage.execution import Store
 from romancy.storage.records import OutboxRecord
 from romancy.storage.tables import outbox_events
 from romancy.wire.notify import OUTBOX_PENDING, outbox_payload
 from romancy.wire.status import RETRYABLE_OUTBOX_STATUSES, OutboxStatus
 
 if TYPE_CHECKING:
-    from romancy.storage.connection import Database, Transaction
+    from romancy.storage.connection import Transaction
 
 _out = outbox_events
 #: Longest pause between two attempts at one event (Go's relayer: 30 s).
@@ -68,12 +69,8 @@ def check_status(status: str, *, allowed: Sequence[str] = STATUSES) -> str:
     return status
 
 
-class OutboxStore:
+class OutboxStore(Store):
     """Queries on ``outbox_events``."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._dialect = db.dialect
 
     async def add(
         self,

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from romancy.activity import Activity
@@ -89,12 +88,7 @@ class WorkflowEnvironment:
             await asyncio.sleep(_POLL)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         try:
             if self._app is not None:
                 await self._app.shutdown()

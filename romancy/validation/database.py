@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, select
@@ -80,16 +80,7 @@ class RowDifference:
         return f"{self.table} {self.row} ({self.context}): {self.location}: {self.message}"
 
     def as_json(self) -> dict[str, str]:
-        return {
-            "table": self.table,
-            "row": self.row,
-            "context": self.context,
-            "column": self.column,
-            "location": self.location,
-            "expected": self.expected,
-            "found": self.found,
-            "message": self.message,
-        }
+        return asdict(self)
 
 
 @dataclass
