@@ -16,7 +16,9 @@ module ``romancy.x`` and everything under it; a module that fits no row fails th
     4      romancy.workflow, romancy.activity, romancy.context, romancy.channels,
            romancy.events, romancy.timers, romancy.cloudevent_http,
            romancy.http, romancy.outbox, romancy.validation            (public API)
-    5      romancy.app, romancy (the package facade, ``__init__.py``)
+           romancy.otel, romancy.llm        (optional extras built on the public API)
+    5      romancy.app, romancy.testing, romancy (the package facade, ``__init__.py``)
+           romancy.mcp                      (an optional extra that serves an App)
     6      romancy.cli, romancy.__main__                               (entry points)
 
 ``romancy.http`` (the ASGI app) sits with the public modules: it serves anything with the
@@ -59,8 +61,10 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "romancy.hosting",
         "romancy.outbox",
         "romancy.validation",
+        "romancy.otel",
+        "romancy.llm",
     ),
-    5: ("romancy.app", "romancy.testing", "romancy"),
+    5: ("romancy.app", "romancy.testing", "romancy", "romancy.mcp"),
     6: ("romancy.cli", "romancy.__main__"),
 }
 
