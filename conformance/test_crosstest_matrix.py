@@ -1,11 +1,12 @@
-"""The crosstest matrix on every backend: romancy-py against Edda, and Go where it builds.
+"""The crosstest matrix on every backend: every ordered pair of romancy-py, Edda and Go.
 
-Every case folder with a ``case.py`` runs for each ordered pair of runtimes that includes
-romancy-py. A cell must pass or be a divergence listed in ``known_divergences.toml``; a
-listed divergence that passes fails the run too, so the list stays true. The databases
-the runtimes wrote are then checked against the migrations and the JSON Schemas. The
-report (``schema/json/crosstest-matrix.json``) is written to ``ROMANCY_CROSSTEST_REPORTS``
-(default: ``reports/`` in the repository), one file per backend.
+Every case folder with a ``case.py`` runs for each ordered pair of runtimes (each with
+itself too). A cell must pass or be a divergence listed in ``known_divergences.toml`` with
+its symptom; a listed divergence that passes fails the run too, so the list stays true.
+The databases the runtimes wrote are then checked against the migrations and the JSON
+Schemas. The reports (JSON per ``schema/json/crosstest-matrix.json``, JUnit XML, Markdown)
+are written to ``ROMANCY_CROSSTEST_REPORTS`` (default: ``reports/`` in the repository),
+one set per backend.
 """
 
 from __future__ import annotations
@@ -14,33 +15,34 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from crosstest.matrix import (
-    NOT_RUN,
-    Matrix,
-    discover_cases,
-    failed,
-    load_divergences,
-    report,
-    table,
-)
-from crosstest.runtimes import REPO, available
+from crosstest import reports
+from crosstest.divergences import load_divergences
+from crosstest.matrix import Matrix, discover_cases
+from crosstest.results import NOT_RUN
+from crosstest.runtimes import available
+from crosstest.venvs import SUITE
 from romancy.validation import validate
 from tests.support.fixtures import Backend
 
-REPORTS = Path(os.environ.get("ROMANCY_CROSSTEST_REPORTS", REPO / "reports"))
+REPORTS = Path(os.environ.get("ROMANCY_CROSSTEST_REPORTS", SUITE / "reports"))
 #: Cells run at once: each starts two to five interpreters, on a two-core machine.
 PARALLEL = 3
 
 
 @pytest.mark.slow
+@pytest.mark.backends(
+    "postgresql",
+    "mysql",
+    reason="SQLite runs through the installed `romancy conformance run` "
+    "(tests/acceptance/test_installed_suite.py), with the same verdict",
+)
 async def test_every_cell_passes_or_is_a_listed_divergence(
     backend: Backend, make_database: Callable[[str], str], tmp_path: Path
 ) -> None:
-    url = None if backend.name == "sqlite" else make_database("matrix")
+    url = make_database("matrix")
     runtimes = available(["romancy-py", "edda", "go"])
     missing = {r.name: r.unavailable for r in runtimes if r.name != "go" and r.unavailable}
     assert not missing, f"the matrix needs romancy-py and Edda: {missing}"
@@ -49,23 +51,19 @@ async def test_every_cell_passes_or_is_a_listed_divergence(
     )
     results = await matrix.run()
 
-    document = report(results, runtimes, {backend.name: url}, matrix.checks)
+    unavailable = {r.name: r.unavailable for r in runtimes}
+    document = reports.document(results, unavailable, {backend.name: backend.name}, matrix.checks)
     assert validate("crosstest-matrix", document) == []
-    _write(REPORTS / f"crosstest-matrix-{backend.name}.json", document)
-    summary = table(results, runtimes, matrix.checks)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    stem = REPORTS / f"crosstest-matrix-{backend.name}"
+    stem.with_suffix(".json").write_text(json.dumps(document, indent=2) + "\n")
+    stem.with_suffix(".xml").write_text(reports.junit(results, matrix.checks, strict=True))
+    stem.with_suffix(".md").write_text(reports.markdown(results, matrix.checks))
+    summary = reports.table(results, matrix.checks)
     print(summary)
     # romancy-py and Edda always run; only the Go column may be "not run", with its reason.
     skipped = [r for r in results if r.status == NOT_RUN and "go" not in (r.sender, r.receiver)]
     assert not skipped, summary
     assert all(r.detail for r in results if r.status == NOT_RUN), summary
-    assert not failed(results, strict=True, checks=matrix.checks), summary
-    assert len(matrix.checks) == (
-        len({(r.case, r.sender, r.receiver) for r in results if r.status != NOT_RUN})
-        if url is None
-        else 1
-    )
-
-
-def _write(path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    assert not reports.failed(results, strict=True, checks=matrix.checks), summary
+    assert len(matrix.checks) == 1, summary  # the one shared server database

@@ -1,5 +1,5 @@
 """``python -m crosstest``: the romancy-py crosstest program."""
 
-from crosstest.cli import main
+from .cli import main
 
 raise SystemExit(main())

@@ -1,9 +1,11 @@
 """A matrix cell: one case, one backend, a sender runtime and a receiver runtime.
 
 Cases (``conformance/<case>/case.py``) get a :class:`Cell` and drive the runtimes' crosstest
-programs through it; they raise :class:`~crosstest.process.CellFailure` when an
-expectation does not hold. Cells sharing a PostgreSQL or MySQL database stay apart by
-channel names; each SQLite cell gets a file of its own.
+programs through it; they fail with ``cell.expect(condition, why)``. A case needs nothing
+but its cell at run time (it imports ``Cell`` for type checking only), so the same case
+file runs from a checkout and from the installed ``romancy.conformance``. Cells sharing a
+PostgreSQL or MySQL database stay apart by channel names; each SQLite cell gets a file of
+its own.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from sqlalchemy import func, select
 
-from crosstest.process import CellFailure, CrosstestRun
-from crosstest.runtimes import Runtime
 from romancy.storage import Storage
 from romancy.storage.tables import channel_subscriptions, workflow_instances
 from romancy.wire.status import InstanceStatus
+
+from .process import CellFailure, CrosstestRun
+from .runtimes import Runtime
 
 #: Receive timeout for subscribers that are expected to get a message.
 RECEIVE_TIMEOUT = 25
@@ -43,6 +46,13 @@ class Cell:
     #: Each program's stderr is kept here as ``<tag>-<worker id>.log``.
     logs: Path | None = None
     _runs: list[CrosstestRun] = field(default_factory=list)
+    receive_timeout: ClassVar[int] = RECEIVE_TIMEOUT
+
+    @staticmethod
+    def expect(condition: bool, message: str) -> None:
+        """Fail the cell with ``message`` unless ``condition`` holds."""
+        if not condition:
+            raise CellFailure(message)
 
     def channel(self, name: str) -> str:
         """A channel name no other cell uses."""
@@ -80,7 +90,7 @@ class Cell:
         run = await self.launch(runtime, label, **flags)
         reported = await run.result(60)
         key = "sent" if flags.get("mode") == "send-to" else "published"
-        expect(reported.get(key) is True, f"{label} reported {reported}")
+        self.expect(reported.get(key) is True, f"{label} reported {reported}")
         return reported
 
     async def received(
@@ -88,7 +98,7 @@ class Cell:
     ) -> dict[str, Any]:
         """The result of a receiving program; fail unless it received something."""
         got = await run.result(timeout)
-        expect(got.get("received") is True, f"{run.label} got nothing: {got}")
+        self.expect(got.get("received") is True, f"{run.label} got nothing: {got}")
         return got
 
     async def until_waiting(self, runs: list[CrosstestRun], timeout: float = 45) -> list[str]:
@@ -188,9 +198,3 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def expect(condition: bool, message: str) -> None:
-    """Fail the cell with ``message`` unless ``condition`` holds."""
-    if not condition:
-        raise CellFailure(message)

@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import romancy
-from crosstest import program
 from romancy import WorkflowContext
 from romancy.serialization import format_time, parse_time
+
+from . import program
 
 log = logging.getLogger("crosstest")
 
@@ -113,11 +114,11 @@ def _strict_problem(data: Any) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "crosstest") -> int:
     # Go's default worker id is one fixed string; locks are re-entrant for their owner,
     # so two programs sharing an id would both run an instance. Ours is unique per process.
     parser = program.build_parser(
-        "crosstest", "Hello from Python!", f"romancy-py-crosstest-worker-{os.getpid()}"
+        prog, "Hello from Python!", f"romancy-py-crosstest-worker-{os.getpid()}"
     )
     return program.run_program(parser, argv, _run, quiet_logger="romancy")
 

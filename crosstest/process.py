@@ -10,8 +10,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from crosstest.runtimes import REPO, Runtime
 from romancy.validation import validate
+
+from .runtimes import Runtime
 
 #: Every crosstest program logs this line (Go: ``log.Printf``) once its workflow started.
 _STARTED = re.compile(r"instance started: (\S+)")
@@ -45,7 +46,6 @@ class CrosstestRun:
         self._process = await asyncio.create_subprocess_exec(
             *self.runtime.command,
             *args,
-            cwd=REPO,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             stdin=asyncio.subprocess.DEVNULL,

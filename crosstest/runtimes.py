@@ -1,7 +1,8 @@
 """The runtimes a matrix cell can drive: how to launch each one's crosstest program.
 
-* ``romancy-py``: ``python -m crosstest`` (this repository).
-* ``edda``: ``conformance/drivers/edda_driver.py crosstest`` in Edda's own venv
+* ``romancy-py``: ``python -m crosstest`` in a checkout, ``python -m romancy.crosstest``
+  when installed.
+* ``edda``: ``conformance/drivers/edda_driver.py crosstest`` run by a Python that has Edda
   (``ROMANCY_EDDA_VENV``, default ``.venvs/edda``).
 * ``go``: the binary named by ``ROMANCY_GO_CROSSTEST``, or one built from the Go module
   ``github.com/i2y/romancy`` with our migrations supplied (the module's ``schema/`` is a
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crosstest.venvs import REPO as REPO
-from crosstest.venvs import edda_venv
 from romancy.storage import parse_database_url
+from romancy.storage.migrations import bundled_migrations_dir
+
+from .venvs import SUITE, edda_venv, peer_dir
 
 GO_MODULE = "github.com/i2y/romancy"
 
@@ -53,8 +56,12 @@ class Runtime:
         return None
 
 
+#: ``crosstest`` in a checkout, ``romancy.crosstest`` when installed.
+PACKAGE = __package__ or "crosstest"
+
+
 def romancy_py() -> Runtime:
-    return Runtime("romancy-py", "romancy-py", (sys.executable, "-m", "crosstest"))
+    return Runtime("romancy-py", "romancy-py", (sys.executable, "-m", PACKAGE))
 
 
 def edda_url(url: str) -> str:
@@ -71,9 +78,11 @@ def edda_python() -> Path:
     return edda_venv() / "bin" / "python"
 
 
-def edda() -> Runtime:
-    python = edda_python()
-    driver = REPO / "conformance" / "drivers" / "edda_driver.py"
+def edda(python: Path | None = None) -> Runtime:
+    """Edda through our driver, run by ``python`` (an interpreter that has Edda; default:
+    the venv of :func:`edda_python`)."""
+    python = python or edda_python()
+    driver = SUITE / "conformance" / "drivers" / "edda_driver.py"
     if not python.exists():
         return Runtime(
             "edda",
@@ -90,8 +99,9 @@ def go_url(url: str) -> str:
     return str(db.sqlite_path) if db.dialect == "sqlite" else db.dbmate_url()
 
 
-def go() -> Runtime:
-    binary = os.environ.get("ROMANCY_GO_CROSSTEST")
+def go(binary: str | None = None) -> Runtime:
+    """Go's ``cmd/crosstest``: ``binary``, ``ROMANCY_GO_CROSSTEST``, or built from the module."""
+    binary = binary or os.environ.get("ROMANCY_GO_CROSSTEST")
     if binary:
         if not Path(binary).is_file():
             return Runtime("go", "go", unavailable=f"ROMANCY_GO_CROSSTEST={binary} does not exist")
@@ -104,7 +114,7 @@ def go() -> Runtime:
 
 def _build_go_crosstest() -> tuple[Path | None, str]:
     """Build Go's ``cmd/crosstest`` from the module proxy; ``(None, why)`` when it cannot."""
-    target = REPO / ".venvs" / "go-crosstest" / "crosstest"
+    target = peer_dir() / "go-crosstest" / "crosstest"
     if target.exists():
         return target, ""
     go_tool = shutil.which("go")
@@ -125,7 +135,7 @@ def _build_go_crosstest() -> tuple[Path | None, str]:
         source.chmod(0o755)
         migrations = source / "schema" / "db" / "migrations"
         shutil.rmtree(migrations, ignore_errors=True)
-        shutil.copytree(REPO / "schema" / "db" / "migrations", migrations)
+        shutil.copytree(bundled_migrations_dir(), migrations)
         target.parent.mkdir(parents=True, exist_ok=True)
         built = _run([go_tool, "build", "-o", str(target), "./cmd/crosstest"], str(source))
         if built.returncode != 0:
@@ -144,6 +154,33 @@ def _json_object(text: str) -> dict[str, object]:
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def from_spec(spec: str) -> Runtime:
+    """A runtime from ``NAME`` or ``NAME=COMMAND`` (``romancy conformance run --runtime``).
+
+    Known names alone: ``romancy-py``, ``edda`` (its venv), ``go`` (built, or
+    ``ROMANCY_GO_CROSSTEST``). ``edda=PYTHON`` runs our Edda driver with that interpreter;
+    ``go=BINARY`` runs that binary. Any other ``NAME=COMMAND`` is a program with the
+    crosstest flags (split like a shell line), taking part with Go's modes (subscriber,
+    publisher, send-to) and given the database the way Go's is (a SQLite path, or a
+    ``postgres://``/``mysql://`` URL).
+    """
+    name, equals, command = (part.strip() for part in spec.partition("="))
+    if not name:
+        raise ValueError(f"--runtime {spec!r}: give NAME or NAME=COMMAND")
+    if not equals:
+        return available([name])[0]
+    words = shlex.split(command)
+    if not words:
+        raise ValueError(f"--runtime {spec!r}: the command after '=' is empty")
+    if name == "edda" and len(words) == 1:
+        return edda(Path(words[0]))
+    if name == "go" and len(words) == 1:
+        return go(words[0])
+    if name == "romancy-py":
+        return Runtime(name, name, tuple(words))
+    return Runtime(name, name, tuple(words), modes=GO_MODES, database=go_url)
 
 
 def available(names: list[str]) -> list[Runtime]:

@@ -1,7 +1,7 @@
 """The peers' own virtual environments: where they live, what they hold, making them.
 
 Edda (and DBOS, for the benchmarks) pin other versions of libraries romancy uses, so each
-runs from a venv of its own under ``.venvs/``. Standard library only: the test harness,
+runs from a venv of its own under :func:`peer_dir`. Standard library only: the test harness,
 the conformance matrix and ``benchmarks/run.py`` all use it.
 """
 
@@ -14,7 +14,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+#: The suite's root: the repository in a checkout, ``site-packages/romancy`` when installed
+#: (the wheel maps ``crosstest/`` and ``conformance/`` under ``romancy``).
+SUITE = Path(__file__).resolve().parents[1]
 
 EDDA_VERSION = "0.16.2"
 #: Edda with its async drivers, and uvicorn: the driver's ``serve`` mode runs Edda's ASGI app.
@@ -30,9 +32,19 @@ class VenvError(RuntimeError):
     """A virtual environment could not be created; the message names the failed step."""
 
 
+def peer_dir() -> Path:
+    """Where the peers' venvs and builds live: ``ROMANCY_PEERS_DIR``, else ``.venvs/`` in a
+    source checkout, else ``~/.cache/romancy/peers`` for an installed suite."""
+    if "ROMANCY_PEERS_DIR" in os.environ:
+        return Path(os.environ["ROMANCY_PEERS_DIR"])
+    if (SUITE / "pyproject.toml").is_file():
+        return SUITE / ".venvs"
+    return Path.home() / ".cache" / "romancy" / "peers"
+
+
 def edda_venv() -> Path:
-    """Edda's venv: ``ROMANCY_EDDA_VENV``, or ``.venvs/edda`` in the repository."""
-    return Path(os.environ.get("ROMANCY_EDDA_VENV", REPO / ".venvs" / "edda"))
+    """Edda's venv: ``ROMANCY_EDDA_VENV``, or ``edda`` under :func:`peer_dir`."""
+    return Path(os.environ.get("ROMANCY_EDDA_VENV", peer_dir() / "edda"))
 
 
 def ensure_venv(venv: Path, requirements: Sequence[str]) -> Path:

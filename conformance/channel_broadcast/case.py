@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+if TYPE_CHECKING:
+    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
 
 TITLE = "broadcast one-to-many"
 SENDER_MODES = ("publisher", "subscriber")
@@ -13,7 +15,7 @@ RECEIVER_MODES = ("subscriber",)
 
 async def run(cell: Cell) -> str:
     channel = cell.channel("broadcast")
-    flags = {"channel": channel, "channel_mode": "broadcast", "timeout": RECEIVE_TIMEOUT}
+    flags = {"channel": channel, "channel_mode": "broadcast", "timeout": cell.receive_timeout}
     subscribers = await cell.subscribe_many(cell.receiver, "receiver subscriber", 2, **flags)
     if cell.sender != cell.receiver:
         subscribers += await cell.subscribe_many(cell.sender, "sender-side subscriber", 1, **flags)
@@ -32,7 +34,7 @@ async def run(cell: Cell) -> str:
     for subscriber in subscribers:
         got = await cell.received(subscriber)
         message = got.get("message") or {}
-        expect(
+        cell.expect(
             message.get("text") == text and message.get("data") == data,
             f"{subscriber.label} got {message}, expected text {text!r} and data {data}",
         )

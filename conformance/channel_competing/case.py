@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+if TYPE_CHECKING:
+    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
 
 TITLE = "competing consumers, exactly once"
 SENDER_MODES = ("publisher", "subscriber")
@@ -17,7 +19,7 @@ PER_RUNTIME = 2
 
 async def run(cell: Cell) -> str:
     channel = cell.channel("competing")
-    flags = {"channel": channel, "channel_mode": "competing", "timeout": RECEIVE_TIMEOUT}
+    flags = {"channel": channel, "channel_mode": "competing", "timeout": cell.receive_timeout}
     consumers = await cell.subscribe_many(cell.receiver, "receiver consumer", PER_RUNTIME, **flags)
     consumers += await cell.subscribe_many(cell.sender, "sender consumer", PER_RUNTIME, **flags)
     await cell.until_waiting(consumers)
@@ -36,10 +38,10 @@ async def run(cell: Cell) -> str:
     ]
     for publisher in publishers:
         published = await publisher.result(60)
-        expect(published.get("published") is True, f"{publisher.label}: {published}")
+        cell.expect(published.get("published") is True, f"{publisher.label}: {published}")
 
     results = await asyncio.gather(
-        *(c.result(RECEIVE_TIMEOUT + 30) for c in consumers), return_exceptions=True
+        *(c.result(cell.receive_timeout + 30) for c in consumers), return_exceptions=True
     )
     jobs: Counter[int] = Counter()
     idle = []
@@ -53,7 +55,7 @@ async def run(cell: Cell) -> str:
     expected = set(range(len(publishers)))
     twice = sorted(job for job, seen in jobs.items() if seen > 1)
     lost = sorted(expected - set(jobs))
-    expect(
+    cell.expect(
         not twice and not lost,
         f"jobs consumed twice: {twice or 'none'}; jobs never consumed: {lost or 'none'}; "
         f"consumers left without a job: {idle or 'none'}",

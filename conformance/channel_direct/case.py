@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+if TYPE_CHECKING:
+    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
 
 TITLE = "direct send-to"
 SENDER_MODES = ("send-to",)
@@ -15,7 +17,7 @@ async def run(cell: Cell) -> str:
     channel = cell.channel("direct")
     flags = {"channel": channel, "channel_mode": "direct"}
     target, bystander = await cell.subscribe_many(
-        cell.receiver, "direct subscriber", 1, timeout=RECEIVE_TIMEOUT, **flags
+        cell.receiver, "direct subscriber", 1, timeout=cell.receive_timeout, **flags
     ) + await cell.subscribe_many(cell.receiver, "bystander", 1, timeout=6, **flags)
     target_id, _ = await cell.until_waiting([target, bystander])
 
@@ -34,16 +36,16 @@ async def run(cell: Cell) -> str:
     )
     got = await cell.received(target)
     message, meta = got.get("message") or {}, got.get("metadata") or {}
-    expect(
+    cell.expect(
         message.get("text") == text and message.get("data") == data,
         f"the target got {message}, expected text {text!r} and data {data}",
     )
-    expect(
+    cell.expect(
         {k: meta.get(k) for k in metadata} == metadata,
         f"the target's metadata {meta} lacks {metadata}",
     )
     other = await bystander.result(60)
-    expect(
+    cell.expect(
         other.get("received") is False,
         f"another instance subscribed to the same channel got the direct message: {other}",
     )

@@ -4,8 +4,10 @@ never drop or change the publisher's)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from crosstest.cell import Cell, expect
+if TYPE_CHECKING:
+    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
 
 TITLE = "metadata round trip"
 SENDER_MODES = ("publisher",)
@@ -32,6 +34,6 @@ async def run(cell: Cell) -> str:
     got = await cell.received(subscriber)
     seen = got.get("metadata") or {}
     changed = sorted(key for key in metadata if seen.get(key) != metadata[key])
-    expect(not changed, f"metadata keys lost or changed: {changed} (got {seen})")
+    cell.expect(not changed, f"metadata keys lost or changed: {changed} (got {seen})")
     added = sorted(set(seen) - set(metadata))
     return f"kept all {len(metadata)} keys; runtime added {added or 'none'}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from crosstest.cell import Cell, expect
+if TYPE_CHECKING:
+    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
 
 TITLE = "nested / unicode / large payloads"
 SENDER_MODES = ("publisher",)
@@ -35,8 +37,8 @@ async def run(cell: Cell) -> str:
     )
     got = await cell.received(subscriber)
     message = got.get("message") or {}
-    expect(message.get("text") == "payloads ✓", f"text arrived as {message.get('text')!r}")
+    cell.expect(message.get("text") == "payloads ✓", f"text arrived as {message.get('text')!r}")
     data = message.get("data") or {}
     wrong = sorted(key for key in PAYLOAD if data.get(key) != PAYLOAD[key])
-    expect(not wrong, f"these parts arrived changed: {wrong}")
+    cell.expect(not wrong, f"these parts arrived changed: {wrong}")
     return f"{len(json.dumps(PAYLOAD, ensure_ascii=False).encode())} bytes arrived intact"

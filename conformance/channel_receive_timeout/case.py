@@ -4,8 +4,10 @@ arrives, while the other runtime works on the same database."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from crosstest.cell import Cell, expect
+if TYPE_CHECKING:
+    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
 
 TITLE = "receive timeout"
 SENDER_MODES = ("publisher",)
@@ -27,9 +29,9 @@ async def run(cell: Cell) -> str:
     )
     got = await subscriber.result(TIMEOUT + ALLOWED)
     took = time.monotonic() - began
-    expect(
+    cell.expect(
         got == {"received": False, "error": "timeout"},
         f"expected {{received: false, error: timeout}}, got {got}",
     )
-    expect(took >= TIMEOUT, f"timed out after {took:.1f} s, before its {TIMEOUT} s")
+    cell.expect(took >= TIMEOUT, f"timed out after {took:.1f} s, before its {TIMEOUT} s")
     return f"timed out after {took:.1f} s (timeout {TIMEOUT} s)"

@@ -17,18 +17,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import logging
 import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-# The crosstest command line is shared with our own program; that module needs nothing
-# beyond the standard library, so Edda's venv can import it from the checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from crosstest import program
+
+def _load_program() -> ModuleType:
+    """The crosstest command line shared with our own program (``crosstest/program.py``).
+
+    It needs only the standard library, so Edda's interpreter loads it by its path, which is
+    the same relative to this file in a checkout and in the installed package; importing it
+    as part of romancy would need romancy's own dependencies in Edda's venv.
+    """
+    path = Path(__file__).resolve().parents[2] / "crosstest" / "program.py"
+    spec = importlib.util.spec_from_file_location("crosstest_program", path)
+    assert spec is not None and spec.loader is not None, f"no crosstest program at {path}"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+program = _load_program()
 
 log = logging.getLogger("edda-crosstest")
 

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
 
 TITLE = "CloudEvent over HTTP into waiters"
 SENDER_MODES = ("serve",)
@@ -18,7 +21,7 @@ async def run(cell: Cell) -> str:
             f"waiter {n}",
             mode="event-waiter",
             event_type=event_type,
-            timeout=RECEIVE_TIMEOUT,
+            timeout=cell.receive_timeout,
         )
         for n in (1, 2)
     ]
@@ -37,9 +40,9 @@ async def run(cell: Cell) -> str:
         await cell.post_event(url, event)
         results = [await cell.received(w) for w in waiters]
     for waiter, got in zip(waiters, results, strict=True):
-        expect(got.get("message") == payload, f"{waiter.label} got data {got.get('message')}")
+        cell.expect(got.get("message") == payload, f"{waiter.label} got data {got.get('message')}")
         meta = got.get("metadata") or {}
         seen = {k: meta.get(k) for k in ("id", "type", "source", "tenant")}
         wanted = {k: event[k] for k in seen}
-        expect(seen == wanted, f"{waiter.label} saw attributes {seen}, expected {wanted}")
+        cell.expect(seen == wanted, f"{waiter.label} saw attributes {seen}, expected {wanted}")
     return f"{len(waiters)} waiters got the event through {cell.sender.name}'s endpoint"

@@ -3,7 +3,10 @@ other instance waiting for the same type."""
 
 from __future__ import annotations
 
-from crosstest.cell import RECEIVE_TIMEOUT, Cell, expect
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
 
 TITLE = "targeted CloudEvent"
 SENDER_MODES = ("serve",)
@@ -21,7 +24,7 @@ async def run(cell: Cell) -> str:
         "targeted waiter",
         mode="event-waiter",
         event_type=event_type,
-        timeout=RECEIVE_TIMEOUT,
+        timeout=cell.receive_timeout,
     )
     other = await cell.launch(
         cell.receiver, "other waiter", mode="event-waiter", event_type=event_type, timeout=8
@@ -40,8 +43,8 @@ async def run(cell: Cell) -> str:
         await cell.post_event(url, event)
         got = await cell.received(chosen)
         passed_over = await other.result(60)
-    expect(got.get("message") == {"approved": True}, f"the targeted waiter got {got}")
-    expect(
+    cell.expect(got.get("message") == {"approved": True}, f"the targeted waiter got {got}")
+    cell.expect(
         passed_over.get("received") is False,
         f"an instance the event did not name received it: {passed_over}",
     )

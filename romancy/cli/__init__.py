@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from romancy.cli import instances, messaging, migrate, outbox, replay, schema
+from romancy.cli import instances, mcp, messaging, migrate, outbox, replay, schema, suite
 from romancy.cli.options import USAGE_ERROR, Parser, add_database_flag, resolve_database
 from romancy.errors import ConfigurationError, RomancyError
 
-_COMMANDS = (migrate, instances, messaging, outbox, schema, replay)
+_COMMANDS = (migrate, instances, messaging, outbox, schema, replay, suite, mcp)
 
 
 def package_version() -> str:
@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``romancy`` console script; returns the exit code."""
+    handed_over = suite.dispatch(sys.argv[1:] if argv is None else argv)
+    if handed_over is not None:
+        return handed_over
     parser = build_parser()
     args = parser.parse_args(argv)
     if hasattr(args, "db"):  # a command that works on a database

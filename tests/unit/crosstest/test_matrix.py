@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from crosstest.matrix import FAIL, FIXED, KNOWN, PASS, Divergence, classify, load_divergences
+from crosstest.divergences import Divergence, classify, load_divergences
+from crosstest.results import FAIL, FIXED, KNOWN, PASS
 
 
-def _divergence(intermittent: bool) -> Divergence:
+def _divergence(intermittent: bool, symptom: str = "") -> Divergence:
     return Divergence(
-        "peer-bug", "channel_competing", ("edda",), ("sqlite",), "docs/compat.md", "x", intermittent
+        "peer-bug",
+        "channel_competing",
+        ("edda",),
+        ("sqlite",),
+        "docs/compat.md",
+        "x",
+        intermittent,
+        symptom,
     )
 
 
@@ -27,6 +35,29 @@ def test_an_intermittent_defect_that_does_not_show_is_a_plain_pass() -> None:
     assert classify(PASS, "4 jobs", flaky) == (PASS, "4 jobs", None)
     assert classify(FAIL, "job 3 twice", flaky) == (KNOWN, "job 3 twice", "peer-bug")
     assert classify(FAIL, "broken", None) == (FAIL, "broken", None)
+
+
+def test_a_failure_other_than_the_listed_symptom_stays_a_failure() -> None:
+    listed = _divergence(intermittent=False, symptom=r"job \d+ (twice|received 2 times)")
+    assert classify(FAIL, "job 3 received 2 times", listed) == (
+        KNOWN,
+        "job 3 received 2 times",
+        "peer-bug",
+    )
+    status, detail, divergence = classify(FAIL, "subscriber crashed: KeyError", listed)
+    assert (status, divergence) == (FAIL, None)
+    assert "not the symptom of listed peer-bug" in detail
+
+
+def test_the_first_listed_divergence_whose_symptom_shows_names_the_cell() -> None:
+    other = Divergence("other", "channel_competing", ("go",), ("sqlite",), "d", "x", symptom="^lost")
+    listed = [other, _divergence(intermittent=False, symptom="twice")]
+    assert classify(FAIL, "job 1 twice", listed) == (KNOWN, "job 1 twice", "peer-bug")
+
+
+def test_every_listed_symptom_is_a_valid_regular_expression() -> None:
+    for d in load_divergences():
+        re.compile(d.symptom)
 
 
 def _anchors(doc: Path) -> set[str]:
