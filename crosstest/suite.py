@@ -76,14 +76,15 @@ def build_parser(prog: str = "romancy conformance") -> argparse.ArgumentParser:
     )
     run.add_argument("--parallel", type=int, default=3, help="cells run at once (default 3)")
     run.add_argument("--keep", type=Path, metavar="DIR", help="keep the programs' logs here")
-    commands.add_parser("list", help="list the cases and the known divergences")
+    listed = commands.add_parser("list", help="list the cases and the known divergences")
+    listed.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "romancy conformance") -> int:
     args = build_parser(prog).parse_args(argv)
     if args.command == "list":
-        print(listing())
+        print(json.dumps(catalogue(), indent=2) if args.json else listing())
         return 0
     try:
         backends = databases(args.db)
@@ -156,6 +157,33 @@ def write_reports(
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def catalogue() -> dict[str, list[dict[str, object]]]:
+    """The cases and the known divergences, as ``list --json`` prints them."""
+    cases = [
+        {
+            "name": name,
+            "title": module.TITLE,
+            "sender_modes": list(module.SENDER_MODES),
+            "receiver_modes": list(module.RECEIVER_MODES),
+        }
+        for name, module in discover_cases().items()
+    ]
+    divergences = [
+        {
+            "id": d.id,
+            "case": d.case,
+            "runtimes": list(d.runtimes),
+            "backends": list(d.backends),
+            "intermittent": d.intermittent,
+            "symptom": d.symptom,
+            "explained": d.explained,
+            "summary": inspect.cleandoc(d.summary),
+        }
+        for d in load_divergences()
+    ]
+    return {"cases": cases, "divergences": divergences}
 
 
 def listing() -> str:

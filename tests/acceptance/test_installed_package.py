@@ -7,12 +7,17 @@ import os
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from romancy.validation import validate
+from tests.support.fixtures import Backend
+from tests.support.peers import ensure_edda
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,6 +45,13 @@ def test_wheel_migrates_a_database_on_its_own(tmp_path: Path) -> None:
     for dialect in ("sqlite", "postgresql", "mysql"):
         assert f"romancy/_migrations/{dialect}/20251217000000_initial_schema.sql" in names
     assert "romancy/cli/__init__.py" in names
+    # Every import name the wheel installs is romancy's: the suite's folders are mapped.
+    tops = {n.split("/")[0] for n in names if not n.startswith("romancy-")}
+    assert tops == {"romancy"}, tops
+    assert "romancy/conformance/known_divergences.toml" in names
+    assert "romancy/conformance/channel_broadcast/SPEC.md" in names
+    assert "romancy/crosstest/suite.py" in names
+    assert not [n for n in names if "/test_" in n], "the repository's own tests were shipped"
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -113,7 +125,9 @@ def test_fresh_install_is_sqlite_only_and_runs_the_quickstart(fresh: FreshInstal
 
     listed = _run(fresh.python, "-m", "pip", "list", "--format=json", cwd=fresh.home)
     packages = {p["name"].lower(): p["version"] for p in json.loads(listed.stdout)}
-    for extra in ("psycopg", "aiomysql", "pymysql", "uvicorn", "aiosqlite"):
+    extras = ("psycopg", "aiomysql", "pymysql", "uvicorn", "aiosqlite")
+    optional = ("opentelemetry-api", "opentelemetry-sdk", "pydantic-ai-slim", "openai", "mcp")
+    for extra in (*extras, *optional):
         assert extra not in packages, f"{extra} came with a plain install"
     major, minor = packages["sqlalchemy"].split(".")[:2]
     assert (int(major), int(minor)) == (2, 1)  # the range pyproject declares
@@ -146,3 +160,62 @@ def test_postgresql_needs_its_extra_then_works(
     migrated = _run(fresh.romancy, "migrate", "up", "--json", "--db", url, cwd=fresh.home)
     assert migrated.returncode == 0, migrated.stderr
     assert json.loads(migrated.stdout)["applied"] == ["20251217000000"]
+
+
+@pytest.mark.slow
+@pytest.mark.backends(
+    "sqlite",
+    reason="the installed command's run on SQLite; conformance/test_crosstest_matrix.py runs "
+    "the same matrix on PostgreSQL and MariaDB",
+)
+def test_installed_suite_runs_every_case_and_writes_three_reports(
+    fresh: FreshInstall, backend: Backend
+) -> None:
+    """What a user runs in their CI: only `pip install romancy`, plus Edda in its own venv."""
+    edda_python = ensure_edda()
+    listing = _run(fresh.romancy, "conformance", "list", "--json", cwd=fresh.home)
+    assert listing.returncode == 0, listing.stderr
+    cases = [case["name"] for case in json.loads(listing.stdout)["cases"]]
+    assert {"channel_broadcast", "channel_competing", "event_targeted"} <= set(cases)
+    reports = fresh.home / "reports"
+    run = _run(
+        fresh.romancy,
+        "conformance",
+        "run",
+        "--db",
+        f"sqlite:///{fresh.home / 'x.db'}",
+        "--runtime",
+        "romancy-py",
+        "--runtime",
+        f"edda={edda_python}",
+        "--strict",
+        "--junit",
+        reports / "matrix.xml",
+        "--json",
+        reports / "matrix.json",
+        "--markdown",
+        reports / "matrix.md",
+        cwd=fresh.home,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    document = json.loads((reports / "matrix.json").read_text())
+    assert validate("crosstest-matrix", document) == []
+    pairs = {"romancy-py->romancy-py", "romancy-py->edda", "edda->romancy-py", "edda->edda"}
+    seen = {(c["case"], f"{c['sender']}->{c['receiver']}") for c in document["cells"]}
+    assert seen == {(case, pair) for case in cases for pair in pairs}
+    # A plain install has no HTTP server: romancy-py's serving cells say how to get one.
+    serving = "romancy-py serves HTTP with uvicorn: pip install 'romancy[http]'"
+    not_run = [c for c in document["cells"] if c["status"] == "not run"]
+    assert all(c["detail"] == serving for c in not_run), not_run
+    assert {c["case"] for c in not_run} == {"event_http_delivery", "event_targeted"}
+    assert {c["status"] for c in document["cells"]} <= {"pass", "known divergence", "not run"}
+    assert all(d["clean"] for d in document["databases"]), document["databases"]
+
+    suites = ET.parse(reports / "matrix.xml").getroot()
+    (suite,) = suites.findall("testsuite")
+    assert int(suite.get("tests", "0")) == len(document["cells"]) + len(document["databases"])
+    assert suite.get("failures") == "0"
+    markdown = (reports / "matrix.md").read_text()
+    assert markdown.startswith("# Conformance matrix") and "| `edda->edda` |" in markdown

@@ -50,7 +50,9 @@ def test_a_failure_other_than_the_listed_symptom_stays_a_failure() -> None:
 
 
 def test_the_first_listed_divergence_whose_symptom_shows_names_the_cell() -> None:
-    other = Divergence("other", "channel_competing", ("go",), ("sqlite",), "d", "x", symptom="^lost")
+    other = Divergence(
+        "other", "channel_competing", ("go",), ("sqlite",), "d", "x", symptom="^lost"
+    )
     listed = [other, _divergence(intermittent=False, symptom="twice")]
     assert classify(FAIL, "job 1 twice", listed) == (KNOWN, "job 1 twice", "peer-bug")
 
