@@ -9,7 +9,7 @@ logged and otherwise ignored: observability never changes what a workflow does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -47,6 +47,24 @@ class WorkflowCancelledInfo:
     workflow_name: str
     reason: str
     duration: timedelta
+
+
+@dataclass(frozen=True)
+class WorkflowResumeInfo:
+    instance_id: str
+    workflow_name: str
+    #: What :meth:`WorkflowHooks.carried_context` gave when the instance first ran
+    #: (empty when nothing was kept).
+    carried: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class WorkflowSuspendInfo:
+    instance_id: str
+    workflow_name: str
+    #: The status the run left: ``waiting_for_timer``, ``waiting_for_message``, or
+    #: ``running`` when it was handed back (shutdown, lost lease, database outage).
+    status: str
 
 
 @dataclass(frozen=True)
@@ -180,6 +198,21 @@ class WorkflowHooks:
 
     async def on_workflow_cancelled(self, info: WorkflowCancelledInfo) -> None:
         """A workflow was cancelled (after its compensations ran)."""
+
+    async def on_workflow_resume(self, info: WorkflowResumeInfo) -> None:
+        """A run of an existing instance begins on this worker (after a wait, a crash or a
+        shutdown, here or on another worker). Not a Go hook."""
+
+    async def on_workflow_suspend(self, info: WorkflowSuspendInfo) -> None:
+        """This worker's run stopped without ending the workflow; a later run resumes it.
+        Not a Go hook."""
+
+    def carried_context(self, instance_id: str) -> Mapping[str, str]:
+        """Strings to keep with a new instance: every later run of it, on any worker,
+        gets them back in :meth:`on_workflow_resume` (``romancy.otel`` keeps the W3C
+        trace context here). Asked once, when the instance first runs; empty keeps
+        nothing."""
+        return {}
 
     async def on_activity_start(self, info: ActivityStartInfo) -> None:
         """An activity call began (fresh or replayed)."""

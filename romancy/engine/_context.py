@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from romancy.engine.session import current_session
-from romancy.errors import RomancyError
+from romancy.errors import InvalidValueError, RomancyError
 from romancy.limits import fit_name
 from romancy.wire import history as wire
 
@@ -107,6 +107,11 @@ class WorkflowContext:
         id and take its recorded outcome, if any."""
         generated = step_id is None
         step_id = step_id or self.generate_activity_id(name)
+        if step_id == wire.CARRIED_ID or wire.is_go_delivery_key(step_id):
+            raise InvalidValueError(
+                f"step id {step_id!r} is reserved: romancy's own records and Go's delivery "
+                "keys (channel:<name>:<n>) cannot be step ids"
+            )
         if step_id in self._used_ids:
             raise RomancyError(
                 f"activity ID conflict: {step_id!r} is used twice in workflow "

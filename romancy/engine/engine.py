@@ -128,7 +128,7 @@ class Engine:
             self.hooks.on_workflow_start,
             h.WorkflowStartInfo(instance_id, workflow.name, input, datetime.now(UTC)),
         )
-        self._spawn(WorkflowRun(self, instance_id, workflow, input_json, []))
+        self._spawn(WorkflowRun(self, instance_id, workflow, input_json, [], resumed=False))
         return instance_id
 
     async def resume(self, instance_id: str, *, limited: bool = False) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from romancy.errors import NonDeterminismError
 from romancy.storage.records import HistoryRecord
-from romancy.wire.history import STEP_EVENTS, is_compensation_record
+from romancy.wire.history import is_step_record
 
 
 class ReplayLog:
@@ -18,9 +18,7 @@ class ReplayLog:
 
     def __init__(self, records: list[HistoryRecord]) -> None:
         self._steps: dict[str, HistoryRecord] = {
-            record.activity_id: record
-            for record in records
-            if record.event_type in STEP_EVENTS and not is_compensation_record(record.activity_id)
+            record.activity_id: record for record in records if is_step_record(record)
         }
         self.total = len(records)
         self.cache_hits = 0

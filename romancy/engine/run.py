@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from romancy import hooks as h
+from romancy.engine import carried
 from romancy.engine._context import WorkflowContext
 from romancy.engine.compensation import run_compensations
 from romancy.engine.definitions import Workflow
@@ -52,8 +53,12 @@ class WorkflowRun:
         history: list[HistoryRecord],
         *,
         status: str = InstanceStatus.RUNNING,
+        resumed: bool = True,
     ) -> None:
         self.host = host
+        self.resumed = resumed  # False for the run that starting the workflow begins
+        self.carried: dict[str, str] = {}  # what the hooks carry across runs (carried.py)
+        self.ended = False
         self.instance_id = instance_id
         self.workflow = workflow
         self.input_json = input_json
@@ -74,7 +79,11 @@ class WorkflowRun:
     async def run(self) -> None:
         """Drive the instance to its next resting state."""
         try:
-            if self.status in (InstanceStatus.COMPENSATING, InstanceStatus.CANCELLED):
+            ending = self.status in (InstanceStatus.COMPENSATING, InstanceStatus.CANCELLED)
+            self.carried = await carried.begin_run(
+                self.host, self.instance_id, self.workflow.name, self.history, self.resumed, ending
+            )
+            if ending:
                 await self._finish_compensating()
                 return
             while await self._execute_once():
@@ -95,6 +104,10 @@ class WorkflowRun:
                 "instance %s: database unavailable (%s); will retry", self.instance_id, error
             )
             self.host.retry_later(self.instance_id)
+        finally:
+            if not self.ended:
+                info = h.WorkflowSuspendInfo(self.instance_id, self.workflow.name, self.status)
+                await h.emit(self.host.hooks.on_workflow_suspend, info)
 
     # ----------------------------------------------------------------- one pass
 
@@ -267,6 +280,7 @@ class WorkflowRun:
         except _NotOurs:
             await self._lost_or_cancelled()
             return
+        self.status = status
         if isinstance(signal, TimerSuspend):
             host.timer_registered(signal.expires_at)
         else:
@@ -290,6 +304,8 @@ class WorkflowRun:
             )
             if not done:
                 raise LostOwnership("at recur")
+            if self.carried:  # the archive took the carried row: the next runs need it
+                await carried.keep(storage, self.instance_id, self.carried, tx=tx)
         self.input_json, self.history = signal.input_json, []
 
     async def _hand_back(self, why: str) -> None:
@@ -371,6 +387,7 @@ class WorkflowRun:
         await h.emit(hook, info(self._elapsed()))
 
     def _ended(self, status: str, output: str) -> None:
+        self.ended = True
         self.host.finished(Outcome(self.instance_id, self.workflow.name, status, output))
 
     def _elapsed(self) -> timedelta:

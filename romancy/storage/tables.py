@@ -28,7 +28,11 @@ SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def parse_stored_time(value: str) -> datetime:
-    """Read a timestamp as any runtime writes it on SQLite (space or T, fraction, offset)."""
+    """Read a timestamp as any runtime writes it on SQLite (space or T, fraction, offset),
+    or MySQL's zero date, which the driver hands over as text."""
+    if value.startswith("0000-00-00"):
+        # Go's MySQL driver writes a zero time.Time so: read it back as that zero time.
+        return datetime.min.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(value.strip())
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 

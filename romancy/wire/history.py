@@ -20,12 +20,21 @@ event_type                   activity_id             event_data
 ``WorkflowFailed``           ``workflow_failed``     ``{"error_type", "error_message",
                                                      "stack_trace"}``
 ``WorkflowCancelled``        ``workflow_cancelled``  ``{"reason"}``
+``ActivityCompleted``        ``romancy.carried``     ``{"activity_name": "romancy.carried",
+                                                     "result": {<hooks' strings>}}``
 ===========================  ======================  =====================================
+
+The ``romancy.carried`` row is bookkeeping, not a step: what the App's hooks keep from one
+run of an instance to the next (``romancy.otel``: the W3C trace context). It is an
+``ActivityCompleted`` row so every reader and the shared JSON Schema accept it; no
+generated step id can equal it (those are ``<name>:<n>``) and explicit ids may not.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,6 +55,7 @@ WORKFLOW_CANCELLED = "WorkflowCancelled"
 
 WORKFLOW_FAILED_ID = "workflow_failed"
 WORKFLOW_CANCELLED_ID = "workflow_cancelled"
+CARRIED_ID = "romancy.carried"
 
 #: Rows that record a step of the workflow's own code (as opposed to bookkeeping rows
 #: about compensations or the workflow's end). Replay checks these for determinism.
@@ -69,6 +79,29 @@ def compensation_activity_id(compensation_id: int) -> str:
 def is_compensation_record(activity_id: str) -> bool:
     """Both peers' compensation keys: ``compensation:<id>`` (Go, ours), ``compensation_<id>``."""
     return activity_id.startswith(("compensation:", "compensation_"))
+
+
+#: Go's key for a delivery it repeats into any runtime's instance (``channel:<name>:<n>``).
+#: No step of ours may use it, so such a row is never handed to a step (docs/compat.md).
+_GO_DELIVERY_KEY = re.compile(r"channel:.+:[0-9]+", re.DOTALL)
+
+
+def is_go_delivery_key(activity_id: str) -> bool:
+    """Whether ``activity_id`` has the form of Go's repeated-delivery key."""
+    return _GO_DELIVERY_KEY.fullmatch(activity_id) is not None
+
+
+def is_step_record(record: HistoryRecord) -> bool:
+    """A row replay hands to a step (not a compensation's, the hooks' bookkeeping, nor a
+    delivery Go repeated under its own key)."""
+    return (
+        record.event_type in STEP_EVENTS
+        and record.activity_id != CARRIED_ID
+        and not is_compensation_record(record.activity_id)
+        and not (
+            record.event_type == CHANNEL_MESSAGE_RECEIVED and is_go_delivery_key(record.activity_id)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -137,6 +170,10 @@ def workflow_cancelled(reason: str) -> str:
     return dump({"reason": reason})
 
 
+def carried(values: Mapping[str, str]) -> str:
+    return activity_completed(CARRIED_ID, dict(values))
+
+
 # ------------------------------------------------------------------------- readers
 
 
@@ -187,6 +224,21 @@ def cancel_reason(record: HistoryRecord) -> str:
     """The reason stored in a ``WorkflowCancelled`` row (empty when none was given)."""
     data = event_payload(record)
     return str(data.get("reason") or "") if isinstance(data, dict) else ""
+
+
+def carried_of(records: list[HistoryRecord]) -> dict[str, str]:
+    """The strings of the ``romancy.carried`` row (empty when there is none, or it is not
+    ours to read)."""
+    for record in records:
+        if record.activity_id == CARRIED_ID and record.data_type != "binary":
+            try:
+                data = event_payload(record)
+            except ValueError:
+                return {}
+            values = data.get("result") if isinstance(data, dict) else None
+            if isinstance(values, dict):
+                return {k: v for k, v in values.items() if isinstance(v, str)}
+    return {}
 
 
 def dump(value: Any) -> str:

@@ -81,6 +81,8 @@ async def test_hooks_of_a_replayed_workflow(app: App) -> None:
             "on_activity_cache_hit": 1,
             "on_timer_start": 1,
             "on_timer_fired": 1,
+            "on_workflow_suspend": 1,  # at the timer
+            "on_workflow_resume": 1,  # after it
             "on_replay_start": 1,
             "on_replay_complete": 1,
             "on_workflow_complete": 1,
