@@ -2,6 +2,7 @@
 
     python examples/quickstart.py            # start a new order and wait for it
     python examples/quickstart.py --resume   # just run the worker (finish what is pending)
+    python examples/quickstart.py --db postgresql://user:pw@localhost/romancy
 
 Kill it (Ctrl-C) while the order sleeps, run it again with --resume: the workflow
 continues from its history; the steps that already ran are not run again.
@@ -58,10 +59,11 @@ async def place_order(ctx: WorkflowContext, order: Order) -> dict[str, object]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--resume", action="store_true", help="only finish pending workflows")
+    parser.add_argument("--db", default=DATABASE, help="database URL (default: %(default)s)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     async with romancy.App(
-        database=DATABASE, service_name="quickstart", timer_check_interval=1
+        database=args.db, service_name="quickstart", timer_check_interval=1
     ) as app:
         if args.resume:
             pending = await app.find_instances_with_options(workflow_name="place_order")
@@ -72,10 +74,11 @@ async def main() -> None:
             return
         order = Order("o-1001", ["teapot", "cups"], 42.5)
         instance_id = await app.start_workflow(place_order, order)
-        print(f"started workflow {instance_id} in {DATABASE}")
+        where = romancy.parse_database_url(args.db).redacted
+        print(f"started workflow {instance_id} in {where}")
         result = await app.wait_for_result(instance_id, timeout=60)
         print("result:", result)
-        print(f"inspect it with: romancy get {instance_id} --db {DATABASE}")
+        print(f"inspect it with: romancy get {instance_id} --db {where}")
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ class PrivateServer:
         self._env = {
             **os.environ,
             "ROMANCY_DB_DIR": str(self.root),
-            "ROMANCY_PG_PORT": str(_free_port()),
-            "ROMANCY_MYSQL_PORT": str(_free_port()),
+            "ROMANCY_PG_PORT": str(free_port()),
+            "ROMANCY_MYSQL_PORT": str(free_port()),
         }
         self.url = ""
 
@@ -67,7 +67,8 @@ class PrivateServer:
         return result.stdout
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
