@@ -54,11 +54,12 @@ async def test_every_cell_passes_or_is_a_listed_divergence(
     unavailable = {r.name: r.unavailable for r in runtimes}
     document = reports.document(results, unavailable, {backend.name: backend.name}, matrix.checks)
     assert validate("crosstest-matrix", document) == []
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    stem = REPORTS / f"crosstest-matrix-{backend.name}"
-    stem.with_suffix(".json").write_text(json.dumps(document, indent=2) + "\n")
-    stem.with_suffix(".xml").write_text(reports.junit(results, matrix.checks, strict=True))
-    stem.with_suffix(".md").write_text(reports.markdown(results, matrix.checks))
+    _write(
+        REPORTS / f"crosstest-matrix-{backend.name}",
+        json=json.dumps(document, indent=2) + "\n",
+        xml=reports.junit(results, matrix.checks, strict=True),
+        md=reports.markdown(results, matrix.checks),
+    )
     summary = reports.table(results, matrix.checks)
     print(summary)
     # romancy-py and Edda always run; only the Go column may be "not run", with its reason.
@@ -67,3 +68,10 @@ async def test_every_cell_passes_or_is_a_listed_divergence(
     assert all(r.detail for r in results if r.status == NOT_RUN), summary
     assert not reports.failed(results, strict=True, checks=matrix.checks), summary
     assert len(matrix.checks) == 1, summary  # the one shared server database
+
+
+def _write(stem: Path, **texts: str) -> None:
+    """One file per report, named by its extension."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for suffix, text in texts.items():
+        stem.with_suffix(f".{suffix}").write_text(text, encoding="utf-8")

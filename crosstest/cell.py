@@ -13,20 +13,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from romancy.storage import Storage
-from romancy.storage.tables import channel_subscriptions, workflow_instances
+from romancy.storage.tables import (
+    channel_messages,
+    channel_subscriptions,
+    workflow_history_archive,
+    workflow_instances,
+)
 from romancy.wire.status import InstanceStatus
 
 from .process import CellFailure, CrosstestRun
-from .runtimes import Runtime
+from .runtimes import ROMANCY_CLI, Runtime
 
 #: Receive timeout for subscribers that are expected to get a message.
 RECEIVE_TIMEOUT = 25
@@ -121,8 +128,7 @@ class Cell:
                 workflow_instances.c.status == InstanceStatus.WAITING_FOR_MESSAGE,
             )
         )
-        async with self.storage.transaction(read_only=True) as tx:
-            return int(await tx.connection.scalar(query) or 0)
+        return await self._count(query)
 
     async def subscribers(self, channel: str) -> int:
         """How many subscriptions ``channel`` has (any runtime)."""
@@ -131,8 +137,83 @@ class Cell:
             .select_from(channel_subscriptions)
             .where(channel_subscriptions.c.channel == channel)
         )
+        return await self._count(query)
+
+    async def messages_left(self, channel: str) -> int:
+        """How many messages of ``channel`` are still in ``channel_messages``."""
+        query = (
+            select(func.count())
+            .select_from(channel_messages)
+            .where(channel_messages.c.channel == channel)
+        )
+        return await self._count(query)
+
+    async def _count(self, query: Select[Any]) -> int:
         async with self.storage.transaction(read_only=True) as tx:
             return int(await tx.connection.scalar(query) or 0)
+
+    async def statuses(self, ids: list[str]) -> dict[str, str]:
+        """The stored status of each instance in ``ids`` that exists."""
+        query = select(workflow_instances.c.instance_id, workflow_instances.c.status).where(
+            workflow_instances.c.instance_id.in_(ids)
+        )
+        async with self.storage.transaction(read_only=True) as tx:
+            rows = (await tx.connection.execute(query)).all()
+        return {str(row.instance_id): str(row.status) for row in rows}
+
+    async def successor(self, instance_id: str) -> str | None:
+        """The instance a peer's recur started from ``instance_id`` (``continued_from``)."""
+        query = select(workflow_instances.c.instance_id).where(
+            workflow_instances.c.continued_from == instance_id
+        )
+        async with self.storage.transaction(read_only=True) as tx:
+            found = await tx.connection.scalar(query)
+        return None if found is None else str(found)
+
+    async def archived(self, instance_id: str) -> int:
+        """How many of ``instance_id``'s history rows recur moved to the archive."""
+        archive = workflow_history_archive
+        query = (
+            select(func.count()).select_from(archive).where(archive.c.instance_id == instance_id)
+        )
+        return await self._count(query)
+
+    async def run_cli(self, runtime: Runtime | None, *args: str) -> tuple[int, str, str]:
+        """``runtime``'s CLI (``None``: our ``romancy``) with ``args`` (``{db}`` is this
+        cell's database in the form the runtime takes), run in a scratch folder, so a CLI
+        that opens a default database file opens an empty one; its exit status, stdout and
+        stderr."""
+        db = runtime.database(self.url) if runtime else self.url
+        words = [db if arg == "{db}" else arg for arg in args]
+        name = runtime.name if runtime else "romancy-py"
+        with tempfile.TemporaryDirectory(prefix="cli-") as scratch:
+            process = await asyncio.create_subprocess_exec(
+                *(runtime.cli if runtime else ROMANCY_CLI),
+                *words,
+                cwd=scratch,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                out, err = await asyncio.wait_for(process.communicate(), 60)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+                raise CellFailure(f"{name} CLI {' '.join(args)} hung") from None
+        assert process.returncode is not None
+        return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+    async def cancel_over_http(self, url: str, instance_id: str) -> dict[str, Any]:
+        """``POST /cancel/{id}`` on a runtime's endpoint; its JSON answer unless it failed."""
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(f"{url}cancel/{quote(instance_id, safe='')}")
+        if response.status_code // 100 != 2:
+            raise CellFailure(
+                f"cancel {instance_id} answered {response.status_code}: {response.text[:300]}"
+            )
+        answer = response.json()
+        return answer if isinstance(answer, dict) else {"answer": answer}
 
     async def eventually(
         self,

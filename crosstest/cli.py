@@ -4,7 +4,8 @@ codes of Go Romancy's ``cmd/crosstest``, so one script drives either.
 Modes (Go's): ``subscriber`` (subscribe + receive, with ``--timeout``), ``publisher``,
 ``send-to`` (``--target-instance``). Extra modes for the conformance matrix:
 ``event-waiter`` (``wait_event`` on ``--event-type``) and ``serve`` (the App's HTTP
-endpoint on 127.0.0.1:``--port`` until terminated).
+endpoint on 127.0.0.1:``--port`` until terminated). ``--recur N`` makes a subscriber
+recur after each receive, N times, and report every message in ``messages``.
 
 Output: the workflow's result as 2-space-indented JSON on stdout; logs on stderr.
 Exit 0 when a result is printed (including ``received: false``); 1 on a usage error or a
@@ -45,7 +46,18 @@ async def subscriber(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, An
     problem = _strict_problem(message.data) if spec.get("message_type") == "strict" else None
     if problem:
         return {"received": False, "error": problem}
-    return {"received": True, "message": message.data, "metadata": message.metadata}
+    if "recur" not in spec:
+        return {"received": True, "message": message.data, "metadata": message.metadata}
+    # --recur: receive once per run, carrying what was received into the next run.
+    messages = [*spec["messages"], message.data]
+    if spec["recur"] > 0:
+        return await romancy.recur(ctx, {**spec, "recur": spec["recur"] - 1, "messages": messages})
+    return {
+        "received": True,
+        "message": message.data,
+        "metadata": message.metadata,
+        "messages": messages,
+    }
 
 
 @romancy.workflow(name=f"{PREFIX}_event_waiter")

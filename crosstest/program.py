@@ -39,6 +39,7 @@ def build_parser(prog: str, message: str, worker_id: str) -> argparse.ArgumentPa
     flag("worker-id", default=worker_id, help="worker id")
     flag("event-type", default="", help="CloudEvent type (event-waiter)")
     flag("port", type=int, default=8080, help="HTTP port on 127.0.0.1 (serve)")
+    flag("recur", type=int, default=0, help="recurrences after each receive (subscriber)")
     return parser
 
 
@@ -50,6 +51,8 @@ def usage_problem(args: argparse.Namespace) -> str | None:
         return "--mode must be 'subscriber', 'publisher', or 'send-to'"
     if args.mode == "send-to" and not args.target_instance:
         return "--target-instance is required for send-to mode"
+    if args.recur < 0:
+        return "--recur must not be negative"
     if args.mode == "event-waiter" and not args.event_type:
         return "--event-type is required for event-waiter mode"
     return None
@@ -93,7 +96,10 @@ def workflow_spec(args: argparse.Namespace, receive_lag: float) -> tuple[dict[st
             "channel_mode": args.channel_mode,
             "message_type": args.message_type,
         }
-        return spec, args.timeout + receive_lag
+        if args.recur:
+            # One receive per recurrence; the chain carries what it received so far.
+            spec |= {"recur": args.recur, "messages": []}
+        return spec, (args.timeout + receive_lag) * (args.recur + 1)
     if args.mode == "event-waiter":
         spec = {
             "event_type": args.event_type,

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shlex
@@ -19,9 +20,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from romancy.storage import parse_database_url
 from romancy.storage.migrations import bundled_migrations_dir
@@ -30,9 +32,17 @@ from .venvs import SUITE, edda_venv, peer_dir
 
 GO_MODULE = "github.com/i2y/romancy"
 
-#: Modes of Go's ``cmd/crosstest``; ours and Edda's driver add the two HTTP-side ones.
+#: Modes of Go's ``cmd/crosstest``; ours and Edda's driver add the two HTTP-side ones
+#: and ``recur`` (a subscriber's ``--recur N``).
 GO_MODES = frozenset({"subscriber", "publisher", "send-to"})
-ALL_MODES = GO_MODES | {"event-waiter", "serve"}
+ALL_MODES = GO_MODES | {"event-waiter", "serve", "recur"}
+#: What a case names in its modes to need the runtime's instance-viewing CLI.
+CLI = "cli"
+
+EDDA_NO_CLI = (
+    "Edda 0.16.2 ships no command that lists or shows instances: its only viewer, "
+    "edda-viewer, is an interactive NiceGUI web page (extra 'viewer') a script cannot read"
+)
 
 
 @dataclass(frozen=True)
@@ -45,23 +55,48 @@ class Runtime:
     unavailable: str | None = None
     modes: frozenset[str] = ALL_MODES
     database: Callable[[str], str] = field(default=lambda url: url)
+    #: Why a mode is missing, when the reason is not simply that the program lacks it.
+    mode_notes: Mapping[str, str] = field(default_factory=dict)
+    #: The runtime's ``get``/``list`` command line (``romancy`` of Go or of us), if any.
+    cli: tuple[str, ...] = ()
+    #: Whether that CLI prints JSON with ``--json`` (Go's prints text only).
+    cli_json: bool = False
+    #: Why there is no CLI, when there is none.
+    no_cli: str = ""
 
     def lacks(self, *modes: str) -> str | None:
         """Why this runtime cannot take part in a cell needing ``modes``, if it cannot."""
         if self.unavailable:
             return self.unavailable
-        missing = sorted(set(modes) - self.modes)
-        if missing:
-            return f"{self.name}'s crosstest has no {', '.join(missing)} mode"
-        return None
+        if CLI in modes and not self.cli:
+            return self.no_cli or f"{self.name} has no instance-viewing CLI"
+        missing = sorted(set(modes) - self.modes - {CLI})
+        if not missing:
+            return None
+        explained = [self.mode_notes[m] for m in missing if m in self.mode_notes]
+        return "; ".join(explained) or f"{self.name}'s crosstest has no {', '.join(missing)} mode"
 
 
 #: ``crosstest`` in a checkout, ``romancy.crosstest`` when installed.
 PACKAGE = __package__ or "crosstest"
+#: Our ``romancy`` command, run by this interpreter.
+ROMANCY_CLI = (sys.executable, "-m", "romancy")
 
 
 def romancy_py() -> Runtime:
-    return Runtime("romancy-py", "romancy-py", (sys.executable, "-m", PACKAGE))
+    command = (sys.executable, "-m", PACKAGE)
+    if importlib.util.find_spec("uvicorn") is not None:
+        return Runtime("romancy-py", "romancy-py", command, cli=ROMANCY_CLI, cli_json=True)
+    # A plain `pip install romancy` has no HTTP server; every other mode still runs.
+    return Runtime(
+        "romancy-py",
+        "romancy-py",
+        command,
+        modes=ALL_MODES - {"serve"},
+        mode_notes={"serve": "romancy-py serves HTTP with uvicorn: pip install 'romancy[http]'"},
+        cli=ROMANCY_CLI,
+        cli_json=True,
+    )
 
 
 def edda_url(url: str) -> str:
@@ -90,7 +125,8 @@ def edda(python: Path | None = None) -> Runtime:
             unavailable=f"no Edda virtual environment at {python.parent.parent} "
             "(scripts/test.sh creates it; or set ROMANCY_EDDA_VENV)",
         )
-    return Runtime("edda", "python", (str(python), str(driver), "crosstest"), database=edda_url)
+    command = (str(python), str(driver), "crosstest")
+    return Runtime("edda", "python", command, database=edda_url, no_cli=EDDA_NO_CLI)
 
 
 def go_url(url: str) -> str:
@@ -105,11 +141,24 @@ def go(binary: str | None = None) -> Runtime:
     if binary:
         if not Path(binary).is_file():
             return Runtime("go", "go", unavailable=f"ROMANCY_GO_CROSSTEST={binary} does not exist")
-        return Runtime("go", "go", (binary,), modes=GO_MODES, database=go_url)
+        return Runtime("go", "go", (binary,), modes=GO_MODES, database=go_url, **go_cli())
     built, reason = _build_go_crosstest()
     if built is None:
         return Runtime("go", "go", unavailable=reason)
-    return Runtime("go", "go", (str(built),), modes=GO_MODES, database=go_url)
+    return Runtime("go", "go", (str(built),), modes=GO_MODES, database=go_url, **go_cli())
+
+
+def go_cli() -> dict[str, Any]:
+    """Go's ``romancy`` CLI (``cmd/romancy``, text output) named by ``ROMANCY_GO_CLI``."""
+    binary = os.environ.get("ROMANCY_GO_CLI", "")
+    if not binary:
+        return {
+            "no_cli": "no Go romancy CLI binary (set ROMANCY_GO_CLI to one built from "
+            "the module's cmd/romancy)"
+        }
+    if not Path(binary).is_file():
+        return {"no_cli": f"ROMANCY_GO_CLI={binary} does not exist"}
+    return {"cli": (binary,)}
 
 
 def _build_go_crosstest() -> tuple[Path | None, str]:
@@ -179,7 +228,7 @@ def from_spec(spec: str) -> Runtime:
     if name == "go" and len(words) == 1:
         return go(words[0])
     if name == "romancy-py":
-        return Runtime(name, name, tuple(words))
+        return Runtime(name, name, tuple(words), cli=ROMANCY_CLI, cli_json=True)
     return Runtime(name, name, tuple(words), modes=GO_MODES, database=go_url)
 
 

@@ -105,6 +105,8 @@ def _define_workflows() -> dict[str, Any]:
         timeout_seconds: int,
         channel_mode: str,
         message_type: str,
+        recur: int | None = None,
+        messages: list[Any] | None = None,
     ) -> dict[str, Any]:
         try:
             await edda.subscribe(ctx, channel, channel_mode or "broadcast")
@@ -113,7 +115,21 @@ def _define_workflows() -> dict[str, Any]:
             return {"received": False, "error": "timeout"}
         except failures as error:  # the crosstest contract reports, never fails
             return {"received": False, "error": str(error)}
-        return {"received": True, "message": message.data, "metadata": message.metadata}
+        got = {"received": True, "message": message.data, "metadata": message.metadata}
+        if recur is None:
+            return got
+        # --recur: Edda's recur starts a new instance (continued_from) with these arguments.
+        so_far = [*(messages or []), message.data]
+        if recur > 0:
+            await ctx.recur(
+                channel=channel,
+                timeout_seconds=timeout_seconds,
+                channel_mode=channel_mode,
+                message_type=message_type,
+                recur=recur - 1,
+                messages=so_far,
+            )
+        return {**got, "messages": so_far}
 
     @edda.workflow
     async def edda_crosstest_event_waiter(
@@ -274,6 +290,9 @@ async def _result(app: Any, instance_id: str, wait: float) -> dict[str, Any]:
     while loop.time() < deadline:
         instance = await app.storage.get_instance(instance_id)
         status = instance["status"] if instance else None
+        if status == "recurred":
+            # The result is the last instance's of the chain its recur calls started.
+            instance_id = await _successor(app, instance_id) or instance_id
         if status == "completed":
             output = instance["output_data"]
             return output.get("result") if isinstance(output, dict) else output  # type: ignore[no-any-return]
@@ -281,6 +300,18 @@ async def _result(app: Any, instance_id: str, wait: float) -> dict[str, Any]:
             raise RuntimeError(f"workflow {status}: {instance.get('output_data')}")
         await asyncio.sleep(0.1)
     raise RuntimeError("timeout waiting for workflow completion")
+
+
+async def _successor(app: Any, instance_id: str) -> str | None:
+    """The instance Edda's recur started from ``instance_id``, once it exists."""
+    from sqlalchemy import text
+
+    async with app.storage.engine.connect() as conn:
+        found = await conn.scalar(
+            text("SELECT instance_id FROM workflow_instances WHERE continued_from = :id"),
+            {"id": instance_id},
+        )
+    return str(found) if found is not None else None
 
 
 async def _serve(args: argparse.Namespace) -> None:
