@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run). On a fresh machine it installs what the
-# tests need and runs lint, type checks and the whole suite on SQLite, PostgreSQL and
-# MariaDB:
+# tests need and runs lint (the workflows, then Python), type checks and the whole suite
+# on SQLite, PostgreSQL and MariaDB:
 #   * Python dependencies and Edda's venv (scripts/install.sh);
 #   * PostgreSQL and MariaDB: from ROMANCY_TEST_*_URL, else testcontainers when a Docker
 #     engine answers, else OS packages started on 127.0.0.1 by scripts/db-servers.sh
@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install.sh
 
+.venv/bin/actionlint .github/workflows/*.yml
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
