@@ -19,7 +19,8 @@ if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
 
 ACTIONLINT_VERSION=1.7.12
 if ! .venv/bin/actionlint -version 2>/dev/null | grep -qx "v$ACTIONLINT_VERSION"; then
-    command -v go >/dev/null \
+    GO=$(command -v go || echo /usr/local/go/bin/go)  # the Go toolchain's usual home
+    [ -x "$GO" ] \
         || { echo "actionlint is built with Go: put a Go toolchain (go) on PATH" >&2; exit 1; }
-    GOBIN="$PWD/.venv/bin" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+    GOBIN="$PWD/.venv/bin" "$GO" install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
 fi
