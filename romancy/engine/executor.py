@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from romancy import hooks as h
+from romancy.engine.cancellation import stop_if_cancelling
 from romancy.engine.definitions import ActivityDefinition, call_maybe_async, encode_arguments
 from romancy.engine.session import activity_scope
 from romancy.engine.signals import LostOwnership
@@ -131,6 +132,7 @@ class _Call:
                     raise
                 except Exception as error:
                     await session.rollback()
+                    stop_if_cancelling(error)
                     terminal = is_terminal_error(error) or isinstance(error, SerializationError)
                     if terminal or not policy.should_retry(attempt, error):
                         failure = await self._fail(error, attempt, started, terminal)

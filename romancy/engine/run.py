@@ -19,8 +19,9 @@ from functools import partial
 from typing import Any
 
 from romancy import hooks as h
-from romancy.engine import carried
+from romancy.engine import carried, transitions
 from romancy.engine._context import WorkflowContext
+from romancy.engine.cancellation import cancelling
 from romancy.engine.compensation import run_compensations
 from romancy.engine.definitions import Workflow
 from romancy.engine.replay import ReplayLog
@@ -32,10 +33,9 @@ from romancy.engine.signals import (
     SuspendSignal,
     TimerSuspend,
 )
-from romancy.serialization import dumps, format_time, from_json, to_json
+from romancy.serialization import dumps, from_json, to_json
 from romancy.storage import HistoryRecord, Transaction, is_transient
 from romancy.wire import history as wire
-from romancy.wire import notify
 from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
 
 log = logging.getLogger("romancy.engine")
@@ -89,25 +89,36 @@ class WorkflowRun:
             while await self._execute_once():
                 pass  # recur: go again with the new input and an empty history
         except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if self.cancel_reason is None or task is None:
-                await self._hand_back("shutdown")
+            if not await self._stopped():
                 raise
-            task.uncancel()
-            await self._cancel()
         except LostOwnership as lost:
             log.warning("instance %s: another worker took it over (%s)", self.instance_id, lost)
         except Exception as error:
-            if not is_transient(error):
+            if cancelling():  # a driver turned our cancellation into an error of its own
+                if not await self._stopped():
+                    raise asyncio.CancelledError from error
+            elif is_transient(error):
+                log.warning(
+                    "instance %s: database unavailable (%s); will retry", self.instance_id, error
+                )
+                self.host.retry_later(self.instance_id)
+            else:
                 raise
-            log.warning(
-                "instance %s: database unavailable (%s); will retry", self.instance_id, error
-            )
-            self.host.retry_later(self.instance_id)
         finally:
             if not self.ended:
                 info = h.WorkflowSuspendInfo(self.instance_id, self.workflow.name, self.status)
                 await h.emit(self.host.hooks.on_workflow_suspend, info)
+
+    async def _stopped(self) -> bool:
+        """This task was cancelled: ``True`` for a cancel request (the run compensates and
+        ends cancelled), ``False`` for a shutdown or a lost lock (the lock is handed back)."""
+        task = asyncio.current_task()
+        if self.cancel_reason is None or task is None:
+            await self._hand_back("shutdown")
+            return False
+        task.uncancel()
+        await self._cancel()
+        return True
 
     # ----------------------------------------------------------------- one pass
 
@@ -240,32 +251,9 @@ class WorkflowRun:
         storage, host = self.host.storage, self.host
         try:
             async with storage.transaction() as tx:
-                if isinstance(signal, TimerSuspend):
-                    await storage.add_timer(
-                        self.instance_id,
-                        signal.timer_id,
-                        signal.expires_at,
-                        activity_id=signal.timer_id,
-                        tx=tx,
-                    )
-                    await storage.notify(
-                        notify.TIMER_EXPIRED,
-                        notify.timer_payload(
-                            self.instance_id, signal.timer_id, format_time(signal.expires_at)
-                        ),
-                        tx=tx,
-                    )
-                    status, waiting_on = InstanceStatus.WAITING_FOR_TIMER, signal.timer_id
-                else:
-                    assert isinstance(signal, ChannelMessageSuspend)
-                    await storage.channels.wait(
-                        self.instance_id,
-                        signal.channel,
-                        signal.activity_id,
-                        signal.timeout_seconds,
-                        tx=tx,
-                    )
-                    status, waiting_on = InstanceStatus.WAITING_FOR_MESSAGE, signal.activity_id
+                status, waiting_on = await transitions.register_wait(
+                    storage, self.instance_id, signal, tx
+                )
                 self.releasing = True
                 if not await storage.update_instance(
                     self.instance_id,
@@ -283,7 +271,7 @@ class WorkflowRun:
         self.status = status
         if isinstance(signal, TimerSuspend):
             host.timer_registered(signal.expires_at)
-        else:
+        elif isinstance(signal, ChannelMessageSuspend):
             await host.message_wait_registered(self.instance_id, signal)
 
     async def _recur(self, signal: RecurSuspend) -> None:

@@ -1,5 +1,6 @@
-"""Status changes the engine makes on instances it does not (yet) run: each one a single
-transaction that records why, so the instance's history and status never disagree."""
+"""Status changes the engine makes on instances it does not (yet) run, each one a single
+transaction that records why, so the instance's history and status never disagree; and
+the rows a suspending run leaves behind (its timer or its message wait)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Any
 
 from romancy.config import AppConfig
 from romancy.engine.definitions import Workflow
-from romancy.serialization import dumps, to_json
-from romancy.storage import NewInstance, Storage, TimerRecord
+from romancy.engine.signals import ChannelMessageSuspend, SuspendSignal, TimerSuspend
+from romancy.serialization import dumps, format_time, to_json
+from romancy.storage import NewInstance, Storage, TimerRecord, Transaction
 from romancy.storage.payloads import check_payload
 from romancy.wire import history as wire
+from romancy.wire import notify
 from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
 
 
@@ -89,3 +92,21 @@ async def create_locked(
         )
     )
     return input_json
+
+
+async def register_wait(
+    storage: Storage, instance_id: str, signal: SuspendSignal, tx: Transaction
+) -> tuple[InstanceStatus, str]:
+    """Store what a suspending run waits for; the status it waits in, and the activity id."""
+    if isinstance(signal, TimerSuspend):
+        await storage.add_timer(
+            instance_id, signal.timer_id, signal.expires_at, activity_id=signal.timer_id, tx=tx
+        )
+        payload = notify.timer_payload(instance_id, signal.timer_id, format_time(signal.expires_at))
+        await storage.notify(notify.TIMER_EXPIRED, payload, tx=tx)
+        return InstanceStatus.WAITING_FOR_TIMER, signal.timer_id
+    assert isinstance(signal, ChannelMessageSuspend)
+    await storage.channels.wait(
+        instance_id, signal.channel, signal.activity_id, signal.timeout_seconds, tx=tx
+    )
+    return InstanceStatus.WAITING_FOR_MESSAGE, signal.activity_id

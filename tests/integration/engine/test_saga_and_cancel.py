@@ -140,3 +140,22 @@ async def test_cancel_requested_by_another_worker(app: App, storage: romancy.Sto
 
 async def wait_for_activity_started(instance_id: str) -> None:
     await eventually(lambda: ("slow", "started") in _entries(instance_id))
+
+
+@romancy.workflow
+async def sg_nap(ctx: WorkflowContext) -> str:
+    await romancy.sleep(ctx, 3600)
+    return "woke"
+
+
+async def test_a_cancel_right_after_the_start_is_never_lost(app: App) -> None:
+    # The cancel reaches the local run while it is inside a database call; a driver may
+    # turn the cancellation into an error of its own (aiomysql: "Cancelled during
+    # execution"), which must stop the run, not be retried as an outage.
+    ids = []
+    for _ in range(12):
+        instance_id = await app.start_workflow(sg_nap)
+        await app.cancel_workflow(instance_id, "changed my mind")
+        ids.append(instance_id)
+    statuses = [(await app.get_instance(i)).status for i in ids]
+    assert statuses == ["cancelled"] * len(ids)
