@@ -142,15 +142,13 @@ class Engine:
         return await finish_first(self._start_resumed(instance_id, limited))
 
     async def _start_resumed(self, instance_id: str, limited: bool) -> bool:
+        run = None
         try:
             run = await self._prepare(instance_id)
-        except BaseException:
-            if limited:
+        finally:
+            if run is None and limited:
                 self._resume_slots.release()
-            raise
         if run is None:
-            if limited:
-                self._resume_slots.release()
             return False
         self._spawn(run, release_slot=limited)
         return True
@@ -201,10 +199,8 @@ class Engine:
         self._runs[run.instance_id] = _Running(run, task)
 
         def done(finished: asyncio.Task[None]) -> None:
-            if (
-                self._runs.get(run.instance_id, None)
-                and self._runs[run.instance_id].task is finished
-            ):
+            current = self._runs.get(run.instance_id)
+            if current is not None and current.task is finished:
                 del self._runs[run.instance_id]
                 # Suspended or handed back: whoever waits goes back to reading the database.
                 self._waiters.wake(run.instance_id, None)
@@ -248,9 +244,13 @@ class Engine:
             return
         local = self._runs.get(instance_id)
         if local is not None:
-            local.run.request_cancel(reason)
-            local.task.cancel()
+            giving_back = local.run.releasing  # suspending or ending: let it, then decide
+            if not giving_back:
+                local.run.request_cancel(reason)
+                local.task.cancel()
             await asyncio.gather(local.task, return_exceptions=True)
+            if giving_back:
+                await self.cancel(instance_id, reason)
             return
         if not await self.mark_cancelled(instance_id, reason):
             await self.cancel(instance_id, reason)  # its status moved meanwhile: decide again
