@@ -24,6 +24,7 @@ from romancy.cli.options import (
     value_check,
 )
 from romancy.errors import InvalidValueError, WorkflowNotFoundError
+from romancy.serialization import format_time
 from romancy.storage import HistoryRecord, InstancePage, InstanceQuery, InstanceRecord, Storage
 from romancy.storage.reading import explained as _read
 from romancy.storage.reading import open_for_reading
@@ -112,7 +113,7 @@ async def run_list(args: argparse.Namespace) -> int:
         page = await _read(storage, lambda: _list(storage, query, args.status or (None,)))
     if args.json:
         data = {
-            "instances": [_instance_summary(i) for i in page.instances],
+            "instances": [i.summary() for i in page.instances],
             "next_page_token": page.next_page_token,
             "has_more": page.has_more,
         }
@@ -179,7 +180,7 @@ async def run_get(args: argparse.Namespace) -> int:
             raise WorkflowNotFoundError(args.instance_id)
         history = await _read(storage, lambda: storage.load_history(args.instance_id))
     if args.json:
-        data = _instance_summary(instance) | {
+        data = instance.summary() | {
             "source_hash": instance.source_hash,
             "continued_from": instance.continued_from,
             "locked_by": instance.locked_by,
@@ -289,19 +290,6 @@ async def _open(args: argparse.Namespace, *, writing: bool = False) -> AsyncIter
         await storage.close()
 
 
-def _instance_summary(instance: InstanceRecord) -> dict[str, Any]:
-    return {
-        "instance_id": instance.instance_id,
-        "workflow_name": instance.workflow_name,
-        "framework": instance.framework,
-        "status": instance.status,
-        "current_activity_id": instance.current_activity_id,
-        "owner_service": instance.owner_service,
-        "started_at": _iso(instance.started_at),
-        "updated_at": _iso(instance.updated_at),
-    }
-
-
 def _parse(text: str | None) -> Any:
     """The JSON value of ``text``; the text itself when it is not JSON."""
     if text is None or text == "":
@@ -317,4 +305,4 @@ def _clock(moment: datetime) -> str:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment is not None else None
+    return format_time(moment) if moment is not None else None

@@ -14,7 +14,6 @@ import mcp.types as types
 
 from romancy.app import App
 from romancy.errors import InvalidValueError
-from romancy.mcp._tools import instance_summary
 from romancy.serialization import loads
 
 INSTANCES_URI = "romancy://instances"
@@ -65,7 +64,7 @@ async def read(app: App, uri: str) -> types.ReadResourceResult:
 async def _instance_list(app: App) -> dict[str, Any]:
     page = await app.find_instances_with_options(limit=LIST_LIMIT)
     return {
-        "instances": [instance_summary(instance) for instance in page.instances],
+        "instances": [instance.summary() for instance in page.instances],
         "has_more": page.has_more,
     }
 
@@ -73,7 +72,7 @@ async def _instance_list(app: App) -> dict[str, Any]:
 async def _instance(app: App, instance_id: str) -> dict[str, Any]:
     instance = await app.get_instance(instance_id)
     return {
-        **instance_summary(instance),
+        **instance.summary(),
         "input": loads(instance.input_data),
         "output": loads(instance.output_data),
     }

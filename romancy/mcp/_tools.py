@@ -19,7 +19,7 @@ from romancy.errors import InvalidValueError, WorkflowFailedError, WorkflowNotCa
 from romancy.limits import check_name, check_text
 from romancy.mcp._schemas import INSTANCE_ID_SCHEMA, Arguments, input_schema, object_schema
 from romancy.mcp._schemas import workflow_input as read_input
-from romancy.serialization import format_time, to_json
+from romancy.serialization import to_json
 from romancy.storage import InstanceRecord
 from romancy.wire.status import TERMINAL_STATUSES, InstanceStatus
 from romancy.workflow import Workflow
@@ -39,18 +39,6 @@ _CANCEL = Arguments(
 )
 
 Handler = Callable[[App, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-def instance_summary(instance: InstanceRecord) -> dict[str, Any]:
-    """What a client sees of an instance in a status answer and in the instance list."""
-    return {
-        "instance_id": instance.instance_id,
-        "workflow_name": instance.workflow_name,
-        "status": instance.status,
-        "framework": instance.framework,
-        "started_at": format_time(instance.started_at),
-        "updated_at": format_time(instance.updated_at),
-    }
 
 
 @dataclass(frozen=True)
@@ -137,7 +125,7 @@ class WorkflowTools:
         return {"instance_id": instance_id, "workflow_name": self.workflow.name}
 
     async def _status(self, app: App, arguments: dict[str, Any]) -> dict[str, Any]:
-        return instance_summary(await self._instance(app, arguments))
+        return (await self._instance(app, arguments)).summary()
 
     async def _result(self, app: App, arguments: dict[str, Any]) -> dict[str, Any]:
         instance = await self._instance(app, arguments)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from romancy.errors import ConfigurationError
+from romancy.serialization import format_time
 from romancy.storage.filters import check_id_fragment, check_input_filters
 
 
@@ -52,6 +53,19 @@ class InstanceRecord:
     locked_at: datetime | None
     lock_timeout_seconds: int | None
     lock_expires_at: datetime | None
+
+    def summary(self) -> dict[str, Any]:
+        """What a listing shows of the instance (the CLI's and the MCP server's JSON)."""
+        return {
+            "instance_id": self.instance_id,
+            "workflow_name": self.workflow_name,
+            "framework": self.framework,
+            "status": self.status,
+            "current_activity_id": self.current_activity_id,
+            "owner_service": self.owner_service,
+            "started_at": format_time(self.started_at),
+            "updated_at": format_time(self.updated_at),
+        }
 
 
 @dataclass(frozen=True, slots=True)

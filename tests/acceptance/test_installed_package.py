@@ -219,3 +219,22 @@ def test_installed_suite_runs_every_case_and_writes_three_reports(
     assert suite.get("failures") == "0"
     markdown = (reports / "matrix.md").read_text()
     assert markdown.startswith("# Conformance matrix") and "| `edda->edda` |" in markdown
+
+
+def test_the_optional_extras_install_and_import(fresh: FreshInstall) -> None:
+    # Last in this file: it adds the extras to the module's fresh install.
+    extras = _run(
+        fresh.python, "-m", "pip", "install", "-q", f"{REPO}[otel,llm,mcp]", cwd=REPO, timeout=900
+    )
+    assert extras.returncode == 0, extras.stderr
+    probe = _run(
+        fresh.python,
+        "-c",
+        "import romancy.otel, romancy.llm, romancy.mcp; "
+        "print(romancy.otel.OTelHooks.__name__, romancy.llm.DurableAgent.__name__, "
+        "romancy.mcp.Server.__name__)",
+        cwd=fresh.home,
+    )
+    assert (probe.returncode, probe.stdout.split()) == (0, ["OTelHooks", "DurableAgent", "Server"])
+    served = _run(fresh.romancy, "mcp", "--help", cwd=fresh.home)
+    assert served.returncode == 0 and "--module" in served.stdout, served.stderr
