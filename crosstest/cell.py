@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -99,6 +100,26 @@ class Cell:
         key = "sent" if flags.get("mode") == "send-to" else "published"
         self.expect(reported.get(key) is True, f"{label} reported {reported}")
         return reported
+
+    async def publish(
+        self,
+        channel: str,
+        *,
+        runtime: Runtime | None = None,
+        label: str = "publisher",
+        message: str | None = None,
+        data: Any = None,
+        metadata: Any = None,
+    ) -> dict[str, Any]:
+        """Publish once on ``channel`` with ``runtime`` (default: the sender) and wait for
+        it; ``data`` and ``metadata`` are sent as JSON."""
+        flags: dict[str, Any] = {"channel": channel}
+        if message is not None:
+            flags["message"] = message
+        for name, value in (("data", data), ("metadata", metadata)):
+            if value is not None:
+                flags[name] = json.dumps(value, ensure_ascii=False)
+        return await self.send(runtime or self.sender, label, mode="publisher", **flags)
 
     async def received(
         self, run: CrosstestRun, timeout: float = RECEIVE_TIMEOUT + 30

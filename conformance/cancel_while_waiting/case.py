@@ -38,7 +38,7 @@ async def run(cell: Cell) -> str:
     recorded = len(await cell.storage.load_history(instance_id))
 
     # A message after the cancel: the cancelled instance must not take it; a new consumer does.
-    await cell.send(cell.sender, "publisher", mode="publisher", channel=channel, message="late")
+    await cell.publish(channel, message="late")
     (later,) = await cell.subscribe_many(cell.receiver, "later consumer", 1, **flags)
     got = await cell.received(later)
     cell.expect(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,14 +22,7 @@ async def run(cell: Cell) -> str:
 
     text = f"broadcast from {cell.sender.name}"
     data = {"nested": {"value": 123}, "from": cell.sender.name}
-    await cell.send(
-        cell.sender,
-        "publisher",
-        mode="publisher",
-        channel=channel,
-        message=text,
-        data=json.dumps(data),
-    )
+    await cell.publish(channel, message=text, data=data)
     for subscriber in subscribers:
         got = await cell.received(subscriber)
         message = got.get("message") or {}

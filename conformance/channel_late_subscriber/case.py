@@ -4,7 +4,6 @@ the consumer that comes later; a broadcast subscriber starts at the channel's cu
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -60,14 +59,7 @@ async def run(cell: Cell) -> str:
 
 
 async def _publish(cell: Cell, channel: str, phase: str, data: dict[str, Any]) -> None:
-    await cell.send(
-        cell.sender,
-        f"{phase} publisher on {channel}",
-        mode="publisher",
-        channel=channel,
-        message=phase,
-        data=json.dumps(data),
-    )
+    await cell.publish(channel, label=f"{phase} publisher on {channel}", message=phase, data=data)
 
 
 async def _left_after(cell: Cell, channel: str, seconds: float) -> int:

@@ -3,7 +3,6 @@ never drop or change the publisher's)."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,13 +23,7 @@ async def run(cell: Cell) -> str:
         "count": 3,
     }
     subscriber = await cell.one_subscriber(channel)
-    await cell.send(
-        cell.sender,
-        "publisher",
-        mode="publisher",
-        channel=channel,
-        metadata=json.dumps(metadata, ensure_ascii=False),
-    )
+    await cell.publish(channel, metadata=metadata)
     got = await cell.received(subscriber)
     seen = got.get("metadata") or {}
     changed = sorted(key for key in metadata if seen.get(key) != metadata[key])

@@ -43,14 +43,7 @@ async def run(cell: Cell) -> str:
     channel = cell.channel("numbers")
     subscriber = await cell.one_subscriber(channel)
     metadata = {"probe": PAYLOAD}
-    await cell.send(
-        cell.sender,
-        "publisher",
-        mode="publisher",
-        channel=channel,
-        data=json.dumps(PAYLOAD, ensure_ascii=False),
-        metadata=json.dumps(metadata, ensure_ascii=False),
-    )
+    await cell.publish(channel, data=PAYLOAD, metadata=metadata)
     got = await cell.received(subscriber)
     data = (got.get("message") or {}).get("data")
     seen = got.get("metadata") or {}

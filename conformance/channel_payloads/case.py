@@ -27,14 +27,7 @@ PAYLOAD = {
 async def run(cell: Cell) -> str:
     channel = cell.channel("payloads")
     subscriber = await cell.one_subscriber(channel)
-    await cell.send(
-        cell.sender,
-        "publisher",
-        mode="publisher",
-        channel=channel,
-        message="payloads ✓",
-        data=json.dumps(PAYLOAD, ensure_ascii=False),
-    )
+    await cell.publish(channel, message="payloads ✓", data=PAYLOAD)
     got = await cell.received(subscriber)
     message = got.get("message") or {}
     cell.expect(message.get("text") == "payloads ✓", f"text arrived as {message.get('text')!r}")

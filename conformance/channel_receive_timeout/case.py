@@ -24,9 +24,7 @@ async def run(cell: Cell) -> str:
     (subscriber,) = await cell.subscribe_many(
         cell.receiver, "subscriber", 1, channel=quiet, timeout=TIMEOUT
     )
-    await cell.send(
-        cell.sender, "publisher elsewhere", mode="publisher", channel=cell.channel("busy")
-    )
+    await cell.publish(cell.channel("busy"), label="publisher elsewhere")
     got = await subscriber.result(TIMEOUT + ALLOWED)
     took = time.monotonic() - began
     cell.expect(

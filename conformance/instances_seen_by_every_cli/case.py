@@ -41,7 +41,7 @@ async def run(cell: Cell) -> str:
     cli = cell.receiver
     problems = await _listed(cell, cli, expected) + await _shown(cell, cli, expected)
     # Let the waiting subscriber finish, so the cell leaves no instance waiting.
-    await cell.send(cell.sender, "closing publisher", mode="publisher", channel=channel)
+    await cell.publish(channel, label="closing publisher")
     await cell.received(waiting)
     cell.expect(not problems, "; ".join(problems))
     return f"{cli.name}'s CLI lists and shows {len(expected)} {cell.sender.name} instances"

@@ -3,7 +3,6 @@ no message lost, none twice; the runs are linked as its runtime links them."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from romancy.wire.status import InstanceStatus
@@ -33,13 +32,8 @@ async def run(cell: Cell) -> str:
     # All at once: the later runs must find what arrived while they were not receiving.
     jobs = list(range(RECURRENCES + 1))
     for job in jobs:
-        await cell.send(
-            cell.sender,
-            f"publisher {job}",
-            mode="publisher",
-            channel=channel,
-            message=f"job {job}",
-            data=json.dumps({"job": job}),
+        await cell.publish(
+            channel, label=f"publisher {job}", message=f"job {job}", data={"job": job}
         )
     got = await cell.received(subscriber, (cell.receive_timeout + 30) * len(jobs))
     seen = [m.get("data", {}).get("job") for m in got.get("messages", [])]
