@@ -26,6 +26,8 @@ EXAMPLES_DIR = REPO / "examples"
 #: Go Romancy's examples; each has a Python counterpart of the same name.
 GO_EXAMPLES = {"booking", "channel", "demo", "event_handler", "llm", "mcp", "retry", "saga"}
 GO_EXAMPLES |= {"simple", "timer"}
+
+
 @dataclass(frozen=True)
 class Example:
     """How to run one example and what its output must show."""
