@@ -41,7 +41,16 @@ class _Usage(ValueError):
 
 
 def build_parser(prog: str = "romancy conformance") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Run the conformance matrix against any runtimes, or list its cases and "
+        "the known divergences. Exit 0: every cell passed, is a listed divergence or did not "
+        "run (with its reason); 1: a cell failed, rows were off-shape, or (--strict) a listed "
+        "divergence passed; 2: a mistake on the command line.",
+        epilog="Example: romancy conformance run --db sqlite:///x.db --runtime romancy-py "
+        "--runtime edda=/path/to/edda-venv/bin/python --junit report.xml. See "
+        "docs/conformance.md.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = commands.add_parser(
         "run", help="run every case for every ordered pair of runtimes on every database"
