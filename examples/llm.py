@@ -99,7 +99,7 @@ async def main() -> None:
             result = await app.wait_for_result(instance_id, timeout=120)
             print("advice:", result["advice"])
             print("plan:  ", Plan(**result["plan"]))
-            history = await app.storage.load_history(instance_id)
+            history = await app.storage.history.load_history(instance_id)
             print("history:", ", ".join(r.activity_id for r in history))
             if model is not None:
                 sent = len(model.requests)

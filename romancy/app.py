@@ -256,7 +256,7 @@ class App:
 
     async def get_instance(self, instance_id: str) -> InstanceRecord:
         """The instance row (any runtime's), or :class:`~romancy.WorkflowNotFoundError`."""
-        instance = await self.storage.get_instance(check_name(instance_id, "instance id"))
+        instance = await self.storage.instances.get_instance(check_name(instance_id, "instance id"))
         if instance is None:
             raise WorkflowNotFoundError(instance_id)
         return instance
@@ -294,7 +294,7 @@ class App:
         Lists this App's framework unless ``framework`` says otherwise (``None``: all).
         """
         options.setdefault("framework", self.config.framework)
-        return await self.storage.list_instances(InstanceQuery(**options))
+        return await self.storage.instances.list_instances(InstanceQuery(**options))
 
     # -------------------------------------------------------------------- outbox
 
@@ -339,14 +339,14 @@ class App:
         return WorkflowResult(instance_id, status)
 
     async def _failure(self, instance_id: str, output_data: str | None) -> tuple[str, str]:
-        for record in await self.storage.load_history(instance_id):
+        for record in await self.storage.history.load_history(instance_id):
             if record.event_type == wire.WORKFLOW_FAILED:
                 return wire.failure_of(record)
         data = loads(output_data) if output_data else {}
         return str(data.get("error_type", "Error")), str(data.get("error_message", ""))
 
     async def _cancel_reason(self, instance_id: str) -> str:
-        for record in await self.storage.load_history(instance_id):
+        for record in await self.storage.history.load_history(instance_id):
             if record.activity_id == wire.WORKFLOW_CANCELLED_ID:
                 return wire.cancel_reason(record)
         return ""

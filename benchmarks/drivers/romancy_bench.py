@@ -118,7 +118,7 @@ async def case_c_resume(args: Any) -> dict[str, Any]:
     await app.start()
     started = now()
     try:
-        history = len(await app.storage.load_history(args.instance_id))
+        history = len(await app.storage.history.load_history(args.instance_id))
         began = now()
         if not await app.engine.resume(args.instance_id):
             raise RuntimeError(f"engine.resume({args.instance_id}) declined")

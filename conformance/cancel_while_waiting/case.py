@@ -35,7 +35,7 @@ async def run(cell: Cell) -> str:
         cell.expect("cancel" in str(ended).lower(), f"the waiting program ended with: {ended}")
     else:
         cell.expect(False, f"the cancelled instance's program still reported {got}")
-    recorded = len(await cell.storage.load_history(instance_id))
+    recorded = len(await cell.storage.history.load_history(instance_id))
 
     # A message after the cancel: the cancelled instance must not take it; a new consumer does.
     await cell.publish(channel, message="late")
@@ -46,7 +46,7 @@ async def run(cell: Cell) -> str:
         f"the later consumer got {got.get('message')}",
     )
     status = (await cell.statuses([instance_id])).get(instance_id)
-    after = len(await cell.storage.load_history(instance_id))
+    after = len(await cell.storage.history.load_history(instance_id))
     cell.expect(
         status == InstanceStatus.CANCELLED and after == recorded,
         f"after a later publish the cancelled {instance_id} is {status} with "

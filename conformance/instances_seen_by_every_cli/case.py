@@ -97,7 +97,7 @@ async def _compare(
     cell: Cell, cli: Runtime, command: str, shown: dict[str, Any], status: str
 ) -> list[str]:
     """Differences between what the CLI shows of an instance and its stored row."""
-    stored = await cell.storage.get_instance(shown["instance_id"])
+    stored = await cell.storage.instances.get_instance(shown["instance_id"])
     assert stored is not None
     wanted = {
         "status": status,

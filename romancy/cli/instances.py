@@ -145,8 +145,8 @@ async def _list(
     page's last row continues all of them alike.
     """
     if len(statuses) == 1:
-        return await storage.list_instances(replace(query, status=statuses[0]))
-    pages = [await storage.list_instances(replace(query, status=s)) for s in statuses]
+        return await storage.instances.list_instances(replace(query, status=statuses[0]))
+    pages = [await storage.instances.list_instances(replace(query, status=s)) for s in statuses]
     merged = sorted(
         (i for page in pages for i in page.instances),
         key=lambda i: (i.started_at, i.instance_id),
@@ -175,10 +175,10 @@ async def run_get(args: argparse.Namespace) -> int:
     Show one workflow instance with its input, output and history.
     """
     async with _open(args) as storage:
-        instance = await _read(storage, lambda: storage.get_instance(args.instance_id))
+        instance = await _read(storage, lambda: storage.instances.get_instance(args.instance_id))
         if instance is None:
             raise WorkflowNotFoundError(args.instance_id)
-        history = await _read(storage, lambda: storage.load_history(args.instance_id))
+        history = await _read(storage, lambda: storage.history.load_history(args.instance_id))
     if args.json:
         data = instance.summary() | {
             "source_hash": instance.source_hash,

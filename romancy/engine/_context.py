@@ -194,7 +194,7 @@ class Step:
         ignore_duplicate: bool = False,
     ) -> bool:
         """Write the step's history row (in ``tx`` when given)."""
-        return await self.ctx.storage.append_history(
+        return await self.ctx.storage.history.append_history(
             self.ctx.instance_id,
             self.id,
             event_type,

@@ -61,7 +61,7 @@ class BackgroundLoops:
         # cancelled after the database granted the lease but before it was noted here.
         # The release only touches a lease this worker holds.
         with contextlib.suppress(Exception):
-            await self.engine.storage.release_system_lock(
+            await self.engine.storage.locks.release_system_lock(
                 self.config.leader_lock_name, self.engine.worker_id
             )
 
@@ -73,7 +73,7 @@ class BackgroundLoops:
         while True:
             started = 0
             try:
-                found = await engine.storage.find_resumable(
+                found = await engine.storage.instances.find_resumable(
                     config.framework, limit=config.max_workflows_per_batch
                 )
                 for instance_id, name in found:
@@ -96,7 +96,7 @@ class BackgroundLoops:
         engine, config = self.engine, self.config
         while True:
             try:
-                leading = await engine.storage.try_system_lock(
+                leading = await engine.storage.locks.try_system_lock(
                     config.leader_lock_name, engine.worker_id, config.leader_lease_duration
                 )
             except asyncio.CancelledError:
@@ -141,7 +141,7 @@ class BackgroundLoops:
             engine.timers.wakeup.clear()
             checked_at = datetime.now(UTC)
             try:
-                due = await engine.storage.find_due_timers(
+                due = await engine.storage.history.find_due_timers(
                     config.framework, limit=config.max_timers_per_batch
                 )
                 await asyncio.gather(*(fire(t) for t in due))
@@ -214,16 +214,18 @@ class BackgroundLoops:
 
     async def _recover_locks(self) -> None:
         engine = self.engine
-        released = await engine.storage.release_expired_locks(engine.config.framework)
+        released = await engine.storage.locks.release_expired_locks(engine.config.framework)
         for instance_id, _name, status in released:
             log.warning("released the expired lock of instance %s (%s)", instance_id, status)
         if released:
             engine.resume_wakeup.set()
-        for instance_id in await engine.storage.find_interrupted_endings(engine.config.framework):
+        for instance_id in await engine.storage.instances.find_interrupted_endings(
+            engine.config.framework
+        ):
             await engine.resume(instance_id, limited=True)
 
     async def _recur_check(self) -> None:
-        if await self.engine.storage.restart_recurred(self.config.framework):
+        if await self.engine.storage.instances.restart_recurred(self.config.framework):
             self.engine.resume_wakeup.set()
 
 

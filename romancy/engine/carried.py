@@ -48,7 +48,7 @@ async def keep(
     storage: Storage, instance_id: str, carried: dict[str, str], tx: Transaction | None = None
 ) -> None:
     """Record ``carried`` in the instance's history (again after a recur archived it)."""
-    await storage.append_history(
+    await storage.history.append_history(
         instance_id,
         wire.CARRIED_ID,
         wire.ACTIVITY_COMPLETED,

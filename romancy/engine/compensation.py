@@ -28,11 +28,11 @@ async def run_compensations(runtime: Runtime, instance_id: str, workflow_name: s
     storage = runtime.storage
     done = {
         r.activity_id
-        for r in await storage.load_history(instance_id)
+        for r in await storage.history.load_history(instance_id)
         if wire.is_compensation_record(r.activity_id)
     }
     ran = 0
-    for compensation in await storage.list_compensations(instance_id):
+    for compensation in await storage.history.list_compensations(instance_id):
         key = wire.compensation_activity_id(compensation.id)
         if key in done:
             continue
@@ -73,7 +73,7 @@ async def _run_one(ctx: WorkflowContext, compensation: CompensationRecord, key: 
     )
     if error is None:
         async with session.commit_scope() as tx:
-            await storage.append_history(
+            await storage.history.append_history(
                 ctx.instance_id,
                 key,
                 wire.COMPENSATION_EXECUTED,
@@ -82,6 +82,6 @@ async def _run_one(ctx: WorkflowContext, compensation: CompensationRecord, key: 
                 tx=tx,
             )
     else:
-        await storage.append_history(
+        await storage.history.append_history(
             ctx.instance_id, key, wire.COMPENSATION_FAILED, record, ignore_duplicate=True
         )

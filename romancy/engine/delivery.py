@@ -65,7 +65,7 @@ async def deliver_next(storage: Storage, worker_id: str, waiting: WaitingSubscri
 
 
 async def _deliver_locked(storage: Storage, owner: str, waiting: WaitingSubscriber) -> bool:
-    if not await storage.try_lock_instance(waiting.instance_id, owner, DELIVERY_LEASE):
+    if not await storage.locks.try_lock_instance(waiting.instance_id, owner, DELIVERY_LEASE):
         return False
     try:
         async with storage.transaction() as tx:
@@ -77,7 +77,7 @@ async def _deliver_locked(storage: Storage, owner: str, waiting: WaitingSubscrib
     except DuplicateRecordError:
         return False  # delivered concurrently by someone else
     finally:
-        await storage.unlock_instance(waiting.instance_id, owner)
+        await storage.locks.unlock_instance(waiting.instance_id, owner)
     # Announced only now: a worker woken at the commit would find the instance still
     # locked by this delivery, skip it, and wait for its next poll.
     await storage.notify(RESUMABLE, resumable_payload(waiting.instance_id, waiting.workflow_name))
@@ -104,7 +104,7 @@ async def _deliver(storage: Storage, waiting: WaitingSubscriber, tx: Transaction
     )
     if message is None:
         return False
-    await storage.append_history(
+    await storage.history.append_history(
         subscriber.instance_id,
         subscriber.activity_id,
         wire_history.CHANNEL_MESSAGE_RECEIVED,
@@ -112,7 +112,7 @@ async def _deliver(storage: Storage, waiting: WaitingSubscriber, tx: Transaction
         tx=tx,
     )
     await channels.clear_wait(subscriber.instance_id, subscriber.channel, tx=tx)
-    return await storage.update_instance(
+    return await storage.instances.update_instance(
         subscriber.instance_id,
         status=InstanceStatus.RUNNING,
         only_if_status=[InstanceStatus.WAITING_FOR_MESSAGE],
@@ -189,7 +189,7 @@ async def time_out(storage: Storage, worker_id: str, waiting: WaitingSubscriber)
 
 
 async def _time_out(storage: Storage, owner: str, waiting: WaitingSubscriber) -> bool:
-    if not await storage.try_lock_instance(waiting.instance_id, owner, DELIVERY_LEASE):
+    if not await storage.locks.try_lock_instance(waiting.instance_id, owner, DELIVERY_LEASE):
         return False
     try:
         async with storage.transaction() as tx:
@@ -198,7 +198,7 @@ async def _time_out(storage: Storage, owner: str, waiting: WaitingSubscriber) ->
             )
             if not current or current[0].activity_id != waiting.activity_id:
                 return False
-            recorded = await storage.append_history(
+            recorded = await storage.history.append_history(
                 waiting.instance_id,
                 waiting.activity_id,
                 wire_history.MESSAGE_TIMEOUT,
@@ -208,12 +208,12 @@ async def _time_out(storage: Storage, owner: str, waiting: WaitingSubscriber) ->
             )
             await storage.channels.clear_wait(waiting.instance_id, waiting.channel, tx=tx)
             if recorded:
-                await storage.update_instance(
+                await storage.instances.update_instance(
                     waiting.instance_id,
                     status=InstanceStatus.RUNNING,
                     only_if_status=[InstanceStatus.WAITING_FOR_MESSAGE],
                     tx=tx,
                 )
     finally:
-        await storage.unlock_instance(waiting.instance_id, owner)
+        await storage.locks.unlock_instance(waiting.instance_id, owner)
     return recorded

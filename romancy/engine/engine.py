@@ -169,11 +169,11 @@ class Engine:
 
     async def _load(self, instance_id: str) -> WorkflowRun | None:
         storage = self.storage
-        if not await storage.try_lock_instance(
+        if not await storage.locks.try_lock_instance(
             instance_id, self.worker_id, self.config.stale_lock_timeout
         ):
             return None
-        instance = await storage.get_instance(instance_id)
+        instance = await storage.instances.get_instance(instance_id)
         workflow = self.workflows.get(instance.workflow_name) if instance else None
         if (
             instance is None
@@ -181,9 +181,9 @@ class Engine:
             or instance.framework != self.config.framework
             or instance.status not in (*ACTIVE_STATUSES, InstanceStatus.CANCELLED)
         ):
-            await storage.unlock_instance(instance_id, self.worker_id)
+            await storage.locks.unlock_instance(instance_id, self.worker_id)
             return None
-        history = await storage.load_history(instance_id)
+        history = await storage.history.load_history(instance_id)
         return WorkflowRun(
             self, instance_id, workflow, loads(instance.input_data), history, status=instance.status
         )
@@ -233,7 +233,7 @@ class Engine:
 
     async def cancel(self, instance_id: str, reason: str) -> None:
         """Cancel an instance: compensate and end it ``cancelled`` wherever it stands."""
-        instance = await self.storage.get_instance(instance_id)
+        instance = await self.storage.instances.get_instance(instance_id)
         if instance is None:
             raise WorkflowNotFoundError(instance_id)
         if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.FAILED):
@@ -274,7 +274,7 @@ class Engine:
         # Judge only the runs the database was asked about: a run that starts during the
         # round trip is absent from the answer without having lost anything.
         asked = dict(self._runs)
-        held = await self.storage.renew_instance_locks(
+        held = await self.storage.locks.renew_instance_locks(
             self.worker_id, list(asked), self.config.stale_lock_timeout
         )
         for instance_id, running in asked.items():

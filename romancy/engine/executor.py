@@ -192,7 +192,7 @@ class _Call:
                 tx=tx,
             )
             if compensation is not None:
-                await storage.add_compensation(
+                await storage.history.add_compensation(
                     ctx.instance_id, step.id, self.activity.name, wire.dump(compensation), tx=tx
                 )
 

@@ -121,7 +121,7 @@ async def take_pending(
         message = await take_next(storage, instance_id, channel, mode, subscription.cursor, tx)
         if message is None:
             return None
-        await storage.append_history(
+        await storage.history.append_history(
             instance_id,
             step,
             wire_history.CHANNEL_MESSAGE_RECEIVED,

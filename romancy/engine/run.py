@@ -187,7 +187,7 @@ class WorkflowRun:
     async def _fail(self, error: Exception) -> None:
         storage = self.host.storage
         trace = "".join(traceback.format_exception(error))
-        await storage.append_history(
+        await storage.history.append_history(
             self.instance_id,
             wire.WORKFLOW_FAILED_ID,
             wire.WORKFLOW_FAILED,
@@ -195,7 +195,7 @@ class WorkflowRun:
             ignore_duplicate=True,
         )
         log.info("workflow %s (%s) failed: %r", self.workflow.name, self.instance_id, error)
-        if await storage.list_compensations(self.instance_id):
+        if await storage.history.list_compensations(self.instance_id):
             if not await self._set_status(InstanceStatus.COMPENSATING):
                 await self._lost_or_cancelled()
                 return
@@ -218,7 +218,7 @@ class WorkflowRun:
     async def _finish_compensating(self) -> None:
         """Finish an ending that was interrupted (or requested elsewhere) mid-rollback."""
         storage = self.host.storage
-        records = {r.activity_id: r for r in await storage.load_history(self.instance_id)}
+        records = {r.activity_id: r for r in await storage.history.load_history(self.instance_id)}
         await run_compensations(self.host, self.instance_id, self.workflow.name)
         cancelled = records.get(wire.WORKFLOW_CANCELLED_ID)
         async with storage.transaction() as tx:
@@ -231,7 +231,7 @@ class WorkflowRun:
                 )
                 status = InstanceStatus.FAILED
                 output = dumps({"error_type": error_type, "error_message": message})
-            await self.host.storage.delete_timers(self.instance_id, tx=tx)
+            await self.host.storage.history.delete_timers(self.instance_id, tx=tx)
             done = await self._end(
                 tx, status, output, from_status=(*ACTIVE_STATUSES, InstanceStatus.CANCELLED)
             )
@@ -255,7 +255,7 @@ class WorkflowRun:
                     storage, self.instance_id, signal, tx
                 )
                 self.releasing = True
-                if not await storage.update_instance(
+                if not await storage.instances.update_instance(
                     self.instance_id,
                     status=status,
                     current_activity_id=waiting_on,
@@ -277,12 +277,12 @@ class WorkflowRun:
     async def _recur(self, signal: RecurSuspend) -> None:
         storage = self.host.storage
         async with storage.transaction() as tx:
-            await storage.archive_history(self.instance_id, tx=tx)
-            await storage.delete_compensations(self.instance_id, tx=tx)
-            await storage.delete_timers(self.instance_id, tx=tx)
+            await storage.history.archive_history(self.instance_id, tx=tx)
+            await storage.history.delete_compensations(self.instance_id, tx=tx)
+            await storage.history.delete_timers(self.instance_id, tx=tx)
             # As Go does: the next run subscribes and joins again if it needs to.
             await storage.channels.remove_instance(self.instance_id, tx=tx)
-            done = await storage.update_instance(
+            done = await storage.instances.update_instance(
                 self.instance_id,
                 input_data=dumps(signal.input_json),
                 current_activity_id=None,
@@ -300,7 +300,7 @@ class WorkflowRun:
         """Leave the instance ``running`` and unlocked, for any worker to resume."""
         self.releasing = True
         try:
-            await self.host.storage.unlock_instance(self.instance_id, self.host.worker_id)
+            await self.host.storage.locks.unlock_instance(self.instance_id, self.host.worker_id)
         except Exception as error:  # its lease expires anyway
             log.warning(
                 "instance %s: could not release the lock on %s: %s", self.instance_id, why, error
@@ -323,7 +323,7 @@ class WorkflowRun:
             async with storage.transaction() as own:
                 return await self._end(own, status, output, from_status)
         self.releasing = True
-        done = await storage.update_instance(
+        done = await storage.instances.update_instance(
             self.instance_id,
             status=status,
             output_data=output,
@@ -339,7 +339,7 @@ class WorkflowRun:
         return done
 
     async def _set_status(self, status: str) -> bool:
-        return await self.host.storage.update_instance(
+        return await self.host.storage.instances.update_instance(
             self.instance_id,
             status=status,
             only_if_status=[InstanceStatus.RUNNING],
@@ -348,7 +348,7 @@ class WorkflowRun:
 
     async def _lost_or_cancelled(self) -> None:
         """A conditional update matched nothing: cancelled meanwhile, or no longer ours."""
-        instance = await self.host.storage.get_instance(self.instance_id)
+        instance = await self.host.storage.instances.get_instance(self.instance_id)
         if (
             instance is not None
             and instance.status == InstanceStatus.CANCELLED

@@ -20,7 +20,7 @@ from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
 async def mark_cancelled(storage: Storage, instance_id: str, reason: str) -> bool:
     """Record the cancellation and set the status, atomically; ``False`` if not active."""
     async with storage.transaction() as tx:
-        changed = await storage.update_instance(
+        changed = await storage.instances.update_instance(
             instance_id,
             status=InstanceStatus.CANCELLED,
             only_if_status=list(ACTIVE_STATUSES),
@@ -28,7 +28,7 @@ async def mark_cancelled(storage: Storage, instance_id: str, reason: str) -> boo
         )
         if changed:
             await storage.channels.clear_all_waits(instance_id, tx=tx)
-            await storage.append_history(
+            await storage.history.append_history(
                 instance_id,
                 wire.WORKFLOW_CANCELLED_ID,
                 wire.WORKFLOW_CANCELLED,
@@ -36,7 +36,7 @@ async def mark_cancelled(storage: Storage, instance_id: str, reason: str) -> boo
                 ignore_duplicate=True,
                 tx=tx,
             )
-            await storage.delete_timers(instance_id, tx=tx)
+            await storage.history.delete_timers(instance_id, tx=tx)
     return changed
 
 
@@ -45,10 +45,10 @@ async def record_timer_fired(
 ) -> bool:
     """Lock the timer's instance, record the expiry and set it running; ``True`` leaves
     the lock held by ``worker_id`` (to resume it), ``False`` leaves nothing held."""
-    if not await storage.try_lock_instance(timer.instance_id, worker_id, lock_seconds):
+    if not await storage.locks.try_lock_instance(timer.instance_id, worker_id, lock_seconds):
         return False
     async with storage.transaction() as tx:
-        moved = await storage.update_instance(
+        moved = await storage.instances.update_instance(
             timer.instance_id,
             status=InstanceStatus.RUNNING,
             only_if_status=[InstanceStatus.WAITING_FOR_TIMER],
@@ -56,7 +56,7 @@ async def record_timer_fired(
             tx=tx,
         )
         if moved:
-            await storage.append_history(
+            await storage.history.append_history(
                 timer.instance_id,
                 timer.timer_id,
                 wire.TIMER_EXPIRED,
@@ -64,9 +64,9 @@ async def record_timer_fired(
                 ignore_duplicate=True,
                 tx=tx,
             )
-        await storage.delete_timers(timer.instance_id, timer.timer_id, tx=tx)
+        await storage.history.delete_timers(timer.instance_id, timer.timer_id, tx=tx)
     if not moved:
-        await storage.unlock_instance(timer.instance_id, worker_id)
+        await storage.locks.unlock_instance(timer.instance_id, worker_id)
     return moved
 
 
@@ -78,7 +78,7 @@ async def create_locked(
     input_json = to_json(input, what=what)
     input_data = dumps(input_json)
     check_payload(storage, input_data, what)
-    await storage.create_instance(
+    await storage.instances.create_instance(
         NewInstance(
             instance_id=instance_id,
             workflow_name=workflow.name,
@@ -99,7 +99,7 @@ async def register_wait(
 ) -> tuple[InstanceStatus, str]:
     """Store what a suspending run waits for; the status it waits in, and the activity id."""
     if isinstance(signal, TimerSuspend):
-        await storage.add_timer(
+        await storage.history.add_timer(
             instance_id, signal.timer_id, signal.expires_at, activity_id=signal.timer_id, tx=tx
         )
         payload = notify.timer_payload(instance_id, signal.timer_id, format_time(signal.expires_at))

@@ -50,7 +50,7 @@ class OutcomeWaiters:
                 if outcome is not None:
                     return outcome
                 continue
-            instance = await storage.get_instance(instance_id)
+            instance = await storage.instances.get_instance(instance_id)
             if instance is None:
                 raise WorkflowNotFoundError(instance_id)
             if instance.status in TERMINAL_STATUSES:

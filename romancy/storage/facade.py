@@ -4,8 +4,8 @@ Every call takes an optional ``tx``: given one, the statement joins that transac
 an activity's own SQL, its history row and its compensation commit together); without
 one, the call runs in a short transaction of its own. The work is done by the stores,
 one per concern (``instances``, ``locks``, ``history``, ``channels``, ``groups``,
-``outbox``) on a shared :class:`~romancy.storage.connection.Database`; the engine's
-calls are those stores' bound methods, so going through the facade costs nothing.
+``outbox``) on a shared :class:`~romancy.storage.connection.Database`; callers name the
+store they use (``storage.history.append_history(...)``).
 """
 
 from __future__ import annotations
@@ -48,37 +48,6 @@ class Storage:
         self.transaction = database.transaction
         self.notify = database.notify
         self.close = database.close
-
-        instances = self.instances
-        self.ensure_definition = instances.ensure_definition
-        self.create_instance = instances.create_instance
-        self.get_instance = instances.get_instance
-        self.update_instance = instances.update_instance
-        self.find_resumable = instances.find_resumable
-        self.list_instances = instances.list_instances
-        self.find_interrupted_endings = instances.find_interrupted_endings
-        self.restart_recurred = instances.restart_recurred
-
-        locks = self.locks
-        self.try_lock_instance = locks.try_lock_instance
-        self.renew_instance_locks = locks.renew_instance_locks
-        self.unlock_instance = locks.unlock_instance
-        self.instance_lock = locks.instance_lock
-        self.release_expired_locks = locks.release_expired_locks
-        self.try_system_lock = locks.try_system_lock
-        self.release_system_lock = locks.release_system_lock
-        self.system_lock = locks.system_lock
-
-        history = self.history
-        self.append_history = history.append_history
-        self.load_history = history.load_history
-        self.archive_history = history.archive_history
-        self.add_timer = history.add_timer
-        self.find_due_timers = history.find_due_timers
-        self.delete_timers = history.delete_timers
-        self.add_compensation = history.add_compensation
-        self.list_compensations = history.list_compensations
-        self.delete_compensations = history.delete_compensations
 
     @classmethod
     async def open(cls, url: str | DatabaseURL, *, pool_size: int = 10) -> Storage:

@@ -238,7 +238,7 @@ class WorkflowEnvironment:
 
     async def history(self, instance_id: str) -> History:
         """The instance's history as typed events."""
-        records = await self.app.storage.load_history(instance_id)
+        records = await self.app.storage.history.load_history(instance_id)
         return History([HistoryEvent.of(record) for record in records])
 
 

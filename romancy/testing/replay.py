@@ -91,13 +91,13 @@ async def _read_all(
     found: list[RecordedHistory] = []
     token: str | None = None
     while True:
-        page = await storage.list_instances(
+        page = await storage.instances.list_instances(
             InstanceQuery(
                 framework=framework, workflow_name=workflow_name, limit=_PAGE, page_token=token
             )
         )
         for instance in page.instances:
-            records = await storage.load_history(instance.instance_id)
+            records = await storage.history.load_history(instance.instance_id)
             found.append(
                 RecordedHistory(
                     instance.instance_id,

@@ -50,31 +50,35 @@ async def seeded(make_database: Callable[[], str]) -> Seeded:
         order, waiting = _id("py-order"), _id("py-sleep")
         go_cancelled, go_raw = _id("go-cancel"), _id("go-raw")
         edda = _id("edda-run")
-        await storage.create_instance(
+        await storage.instances.create_instance(
             new_instance(
                 instance_id=order,
                 input_data='{"order_id": "o-1", "items": [1, 2]}',
             )
         )
-        await storage.append_history(
+        await storage.history.append_history(
             order,
             "reserve:1",
             "ActivityCompleted",
             '{"activity_name": "reserve", "result": "r-9"}',
         )
-        await storage.append_history(order, "charge:1", "ActivityCompleted", b"\x00\x01\x02")
-        await storage.update_instance(
+        await storage.history.append_history(
+            order, "charge:1", "ActivityCompleted", b"\x00\x01\x02"
+        )
+        await storage.instances.update_instance(
             order, status="completed", output_data='{"shipped": true}', current_activity_id=None
         )
-        await storage.create_instance(new_instance(instance_id=waiting, workflow_name="sleeper"))
-        await storage.update_instance(
+        await storage.instances.create_instance(
+            new_instance(instance_id=waiting, workflow_name="sleeper")
+        )
+        await storage.instances.update_instance(
             waiting, status="waiting_for_timer", current_activity_id="sleep:1"
         )
-        await storage.create_instance(
+        await storage.instances.create_instance(
             new_instance(instance_id=go_cancelled, workflow_name="GoWorkflow", framework="go")
         )
-        await storage.update_instance(go_cancelled, status="cancelled")
-        await storage.create_instance(
+        await storage.instances.update_instance(go_cancelled, status="cancelled")
+        await storage.instances.create_instance(
             new_instance(
                 instance_id=go_raw,
                 workflow_name="GoWorkflow",
@@ -82,8 +86,8 @@ async def seeded(make_database: Callable[[], str]) -> Seeded:
                 input_data="not json at all",
             )
         )
-        await storage.update_instance(go_raw, status="failed")
-        await storage.create_instance(
+        await storage.instances.update_instance(go_raw, status="failed")
+        await storage.instances.create_instance(
             new_instance(
                 instance_id=edda,
                 workflow_name="edda_workflow",
@@ -224,8 +228,8 @@ async def test_waiting_means_every_waiting_status(seeded: Seeded) -> None:
     try:
         for status in ("waiting_for_message", "waiting_for_event"):
             instance_id = _id(status)
-            await storage.create_instance(new_instance(instance_id=instance_id))
-            await storage.update_instance(instance_id, status=status)
+            await storage.instances.create_instance(new_instance(instance_id=instance_id))
+            await storage.instances.update_instance(instance_id, status=status)
     finally:
         await storage.close()
     listed = romancy("list", "--status", "waiting", "--db", seeded.url, "--json")
@@ -317,8 +321,10 @@ async def test_get_prints_a_failure_stack_trace_as_lines(seeded: Seeded) -> None
     storage = await Storage.open(seeded.url, pool_size=1)
     try:
         failed = wh.workflow_failed(ValueError("card declined"), trace)
-        await storage.append_history(seeded.order, "workflow_failed", "WorkflowFailed", failed)
-        await storage.update_instance(seeded.order, status="failed", output_data=failed)
+        await storage.history.append_history(
+            seeded.order, "workflow_failed", "WorkflowFailed", failed
+        )
+        await storage.instances.update_instance(seeded.order, status="failed", output_data=failed)
     finally:
         await storage.close()
     result = romancy("get", seeded.order, "--db", seeded.url)

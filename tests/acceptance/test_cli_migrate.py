@@ -33,7 +33,7 @@ async def _with_instances(url: str, count: int) -> None:
     try:
         await storage.migrate()
         for _ in range(count):
-            await storage.create_instance(new_instance())
+            await storage.instances.create_instance(new_instance())
     finally:
         await storage.close()
 

@@ -24,20 +24,20 @@ async def test_sigkill_mid_workflow_then_another_worker_finishes(
     storage = await Storage.open(url)
     try:
         for _ in range(600):  # let it get about halfway
-            if len(await storage.load_history(instance_id)) >= 5:
+            if len(await storage.history.load_history(instance_id)) >= 5:
                 break
             await asyncio.sleep(0.05)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
-        done_before = len(await storage.load_history(instance_id))
+        done_before = len(await storage.history.load_history(instance_id))
         assert 5 <= done_before < 20, "the kill must land mid-workflow"
-        instance = await storage.get_instance(instance_id)
+        instance = await storage.instances.get_instance(instance_id)
         assert instance is not None and instance.locked_by == "doomed"
 
         second = worker(url, "--worker-id", "rescuer")
         try:
             for _ in range(1200):
-                instance = await storage.get_instance(instance_id)
+                instance = await storage.instances.get_instance(instance_id)
                 assert instance is not None
                 if instance.status == "completed":
                     break
@@ -48,7 +48,7 @@ async def test_sigkill_mid_workflow_then_another_worker_finishes(
 
         assert instance.status == "completed"
         assert loads(instance.output_data) == sum(step * step for step in range(20))
-        rows = await storage.load_history(instance_id)
+        rows = await storage.history.load_history(instance_id)
         assert [r.activity_id for r in rows] == [f"mp_step:{n}" for n in range(1, 21)]
         async with storage.transaction(read_only=True) as tx:
             effects = (

@@ -244,7 +244,7 @@ async def test_interrupted_server_hands_its_leases_back(storage: romancy.Storage
                     break
                 except httpx.ConnectError:
                     await asyncio.sleep(0.05)
-        holder = await storage.system_lock(lock)
+        holder = await storage.locks.system_lock(lock)
         assert holder is not None and holder.locked_by == "interrupted-server"
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), 30)
@@ -252,5 +252,5 @@ async def test_interrupted_server_hands_its_leases_back(storage: romancy.Storage
         if process.returncode is None:
             process.kill()
             await process.wait()
-    holder = await storage.system_lock(lock)
+    holder = await storage.locks.system_lock(lock)
     assert holder is not None and holder.locked_by is None

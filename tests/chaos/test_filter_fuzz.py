@@ -125,7 +125,7 @@ async def test_filters_agree_with_the_reference(storage: Storage, backend: Any) 
         for document in documents:
             for text in (json.dumps(document), go_json(document)):
                 new = new_instance(input_data=text, workflow_name=name)
-                await storage.create_instance(new)
+                await storage.instances.create_instance(new)
                 rows[new.instance_id] = document
         for query in filters:
             ((path, value),) = query.items()
@@ -136,10 +136,10 @@ async def test_filters_agree_with_the_reference(storage: Storage, backend: Any) 
                 continue
             if backend.name == "mysql" and any(k.startswith("-") for k in path.split(".")):
                 with pytest.raises(InvalidValueError, match="starting with '-'"):
-                    await storage.list_instances(InstanceQuery(input_filters=query))
+                    await storage.instances.list_instances(InstanceQuery(input_filters=query))
                 counts["refused"] += 1
                 continue
-            page = await storage.list_instances(
+            page = await storage.instances.list_instances(
                 InstanceQuery(workflow_name=name, input_filters=query, limit=1000)
             )
             got = {i.instance_id for i in page.instances}
@@ -148,7 +148,7 @@ async def test_filters_agree_with_the_reference(storage: Storage, backend: Any) 
             counts["matches"] += len(got)
         ids = list(rows)
         fragment = ids[0][3:9].upper()
-        page = await storage.list_instances(
+        page = await storage.instances.list_instances(
             InstanceQuery(workflow_name=name, instance_id_contains=fragment)
         )
         assert {i.instance_id for i in page.instances} == {

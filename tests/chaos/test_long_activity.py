@@ -65,7 +65,7 @@ async def test_long_activity_keeps_its_lease(
             began = time.monotonic()
             instance_id = await runner.start_workflow(long_flow, seconds)
             holders: set[str | None] = set()
-            while (instance := await storage.get_instance(instance_id)) is not None:
+            while (instance := await storage.instances.get_instance(instance_id)) is not None:
                 if instance.status == "completed":
                     break
                 holders.add(instance.locked_by)
@@ -90,4 +90,4 @@ async def test_long_activity_keeps_its_lease(
     assert ran_on == Counter({"runner": 1})  # exactly once, on the worker that started it
     assert holders == {"runner"}  # the watcher never held the instance
     assert taken == []  # no "lock lost", no "released the expired lock"
-    assert len(await storage.load_history(instance_id)) == 1
+    assert len(await storage.history.load_history(instance_id)) == 1

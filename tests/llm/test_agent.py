@@ -76,7 +76,7 @@ async def test_the_tool_loop_runs_each_tool_once_and_asks_again(
         "tool",
         "tool",
     ]
-    history = await app.storage.load_history(instance_id)
+    history = await app.storage.history.load_history(instance_id)
     assert [r.activity_id for r in history] == [
         "trip_agent:1",
         "llm_tool:lookup_city:1",
@@ -121,7 +121,7 @@ async def test_a_failing_tool_is_reported_to_the_model_and_the_loop_is_bounded(
     assert len(model.requests) == 2
     (told,) = tool_results(model.requests[1])
     assert "TerminalError: no data for Faro" in told["content"]
-    history = await app.storage.load_history(instance_id)
+    history = await app.storage.history.load_history(instance_id)
     assert [r.activity_id for r in history][:3] == [
         "loop_agent:1",
         "llm_tool:broken:1",

@@ -97,7 +97,7 @@ async def test_call_sends_the_options_and_records_the_answer(app: App) -> None:
     assert (sent["temperature"], sent["top_p"], sent["seed"]) == (0.25, 0.5, 42)
     assert sent["max_completion_tokens"] == 64 and sent["stop"] == ["\n\n"]
     assert sent["top_k"] == 7  # for OpenAI-compatible servers (vLLM, Ollama) that read it
-    history = await app.storage.load_history(instance_id)
+    history = await app.storage.history.load_history(instance_id)
     assert [r.activity_id for r in history] == ["llm_call:1"]
 
 
@@ -115,7 +115,7 @@ async def test_tool_calls_come_back_and_each_runs_as_its_own_step(
     assert offered["function"]["name"] == "lookup_city"
     assert offered["function"]["description"] == "Facts about a city."
     assert offered["function"]["parameters"]["required"] == ["city"]
-    history = await app.storage.load_history(instance_id)
+    history = await app.storage.history.load_history(instance_id)
     assert [r.activity_id for r in history] == ["llm_call:1", "llm_tool:lookup_city:1"]
     assert await tool_effects(app, instance_id) == {"lookup_city": 1}
 
@@ -140,7 +140,7 @@ async def test_a_durable_call_records_under_its_own_name(app: App) -> None:
         assert await app.wait_for_result(instance_id, timeout=30) == "Lisbon, sun, food."
 
     assert model.requests[0]["messages"][0] == {"role": "system", "content": "Answer in one line."}
-    history = await app.storage.load_history(instance_id)
+    history = await app.storage.history.load_history(instance_id)
     assert [r.activity_id for r in history] == ["summarize:1"]
 
 
@@ -155,7 +155,7 @@ async def test_call_messages_sends_the_whole_conversation(app: App) -> None:
         ("assistant", "Hi."),
         ("user", "Capital of Portugal?"),
     ]
-    history = await app.storage.load_history(instance_id)
+    history = await app.storage.history.load_history(instance_id)
     assert [r.activity_id for r in history] == ["llm_call_messages:1"]
 
 
@@ -182,7 +182,7 @@ async def test_structured_answers_become_a_dataclass_and_a_pydantic_model(app: A
         "country",
         "population",
     }
-    history = await app.storage.load_history(instance_id)
+    history = await app.storage.history.load_history(instance_id)
     assert [r.activity_id for r in history] == ["llm_call_parse:1", "llm_call_parse:2"]
 
 
@@ -224,7 +224,8 @@ async def test_bad_options_fail_before_any_step_or_request(
     assert message in failure.value.error_message
     assert model.requests == []
     assert not any(
-        r.activity_id.startswith("llm_call") for r in await app.storage.load_history(instance_id)
+        r.activity_id.startswith("llm_call")
+        for r in await app.storage.history.load_history(instance_id)
     )
 
 
@@ -240,7 +241,8 @@ async def test_a_provider_whose_package_is_missing_names_the_pip_line(app: App) 
     assert failure.value.error_type == "ConfigurationError"
     assert 'pip install "pydantic-ai-slim[anthropic]"' in failure.value.error_message
     assert not any(
-        r.activity_id.startswith("llm_call") for r in await app.storage.load_history(instance_id)
+        r.activity_id.startswith("llm_call")
+        for r in await app.storage.history.load_history(instance_id)
     )
 
 

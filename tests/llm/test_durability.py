@@ -74,7 +74,7 @@ async def test_a_crash_mid_tool_loop_repeats_no_request_and_no_tool(
     assert len(tool_results(model.requests[1])) == 2
     # The recorded tool did not run again; the interrupted one took effect once.
     assert await tool_effects(app, instance_id) == {"lookup_city": 1, "forecast": 1}
-    history = await app.storage.load_history(instance_id)
+    history = await app.storage.history.load_history(instance_id)
     assert [r.activity_id for r in history if not r.event_type.startswith("Workflow")] == [
         "trip_agent:1",
         "llm_tool:lookup_city:1",

@@ -25,7 +25,9 @@ async def test_the_kept_context_is_a_valid_shared_row(app: App, telemetry: Telem
     instance_id = await app.start_workflow(otel_quick, f"row-{uuid.uuid4()}")
     await app.wait_for_result(instance_id, timeout=30)
     rows = [
-        r for r in await app.storage.load_history(instance_id) if r.activity_id == wire.CARRIED_ID
+        r
+        for r in await app.storage.history.load_history(instance_id)
+        if r.activity_id == wire.CARRIED_ID
     ]
     (row,) = rows
     assert row.event_type == "ActivityCompleted"
@@ -61,7 +63,7 @@ async def test_a_step_may_not_take_the_kept_context_id(app: App) -> None:
         await app.wait_for_result(instance_id, timeout=30)
     assert failed.value.error_type == "InvalidValueError"
     assert "'romancy.carried' is reserved" in failed.value.error_message
-    assert [r.activity_id for r in await app.storage.load_history(instance_id)] == [
+    assert [r.activity_id for r in await app.storage.history.load_history(instance_id)] == [
         wire.CARRIED_ID,
         wire.WORKFLOW_FAILED_ID,
     ]

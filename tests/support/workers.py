@@ -62,7 +62,7 @@ async def enqueue_steps(storage: Storage, count: int, spec: dict[str, float]) ->
     """Create ``count`` queued, unlocked ``mp_steps`` instances: any worker may take each."""
     ids = [str(uuid.uuid4()) for _ in range(count)]
     for instance_id in ids:
-        await storage.create_instance(
+        await storage.instances.create_instance(
             NewInstance(
                 instance_id=instance_id,
                 workflow_name=STEPS_WORKFLOW,

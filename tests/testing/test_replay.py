@@ -87,9 +87,9 @@ async def test_replay_writes_nothing_and_reads_json_exports(
 ) -> None:
     finished, _ = await _record(storage)
     histories = await load_histories(storage.url.original, "tk_order")
-    before = [await storage.load_history(h.instance_id) for h in histories]
+    before = [await storage.history.load_history(h.instance_id) for h in histories]
     await replay(ORDER_V2, histories, raise_on_violation=False)
-    assert [await storage.load_history(h.instance_id) for h in histories] == before
+    assert [await storage.history.load_history(h.instance_id) for h in histories] == before
 
     export = tmp_path / "histories.json"
     export.write_text(json.dumps([h.to_json() for h in histories]), encoding="utf-8")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 
@@ -21,6 +22,11 @@ from sqlalchemy import text
 
 import romancy
 from romancy import WorkflowContext
+
+# When a server restart kills a pooled connection, SQLAlchemy's pool logs the failed reset
+# with its traceback and discards the connection; the tests read this process's output for
+# tracebacks of romancy's own, so the pool's notices are left out.
+logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
 
 SIDE_EFFECTS = "CREATE TABLE IF NOT EXISTS mp_side_effects (instance_id VARCHAR(64), step INT)"
 outside_file: str | None = None

@@ -50,7 +50,7 @@ async def wait_for_activity(
 
 
 async def history(app: App, instance_id: str) -> list[HistoryRecord]:
-    return await app.storage.load_history(instance_id)
+    return await app.storage.history.load_history(instance_id)
 
 
 async def history_ids(app: App, instance_id: str) -> list[str]:

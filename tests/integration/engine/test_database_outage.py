@@ -53,7 +53,7 @@ async def test_outage_delays_but_loses_nothing(storage: Storage) -> None:
         ids = [await app.start_workflow(out_flow, 12) for _ in range(6)]
 
         async def progressed() -> bool:
-            return len(await storage.load_history(ids[0])) >= 3
+            return len(await storage.history.load_history(ids[0])) >= 3
 
         await eventually(progressed, what="some steps before the outage")
         await _outage(storage, proxy)

@@ -49,7 +49,7 @@ async def _deliver_as_peer(app: App, instance_id: str, record: dict[str, object]
     """Write a ChannelMessageReceived row the way a peer's lock-first delivery does."""
     storage = app.storage
     async with storage.transaction() as tx:
-        await storage.append_history(
+        await storage.history.append_history(
             instance_id, "receive_peer:1", "ChannelMessageReceived", json.dumps(record), tx=tx
         )
         await tx.connection.execute(
@@ -57,7 +57,7 @@ async def _deliver_as_peer(app: App, instance_id: str, record: dict[str, object]
             .where(channel_subscriptions.c.instance_id == instance_id)
             .values(activity_id=None, timeout_at=None)
         )
-        await storage.update_instance(instance_id, status="running", tx=tx)
+        await storage.instances.update_instance(instance_id, status="running", tx=tx)
     app.engine.resume_wakeup.set()
 
 
@@ -139,13 +139,13 @@ async def test_cursor_is_the_larger_of_both_stores(app: App) -> None:
 
 
 async def _received_count(storage: Storage, instance_id: str) -> bool:
-    history = await storage.load_history(instance_id)
+    history = await storage.history.load_history(instance_id)
     return any(r.event_type == "ChannelMessageReceived" for r in history)
 
 
 async def _foreign_waiter(storage: Storage, framework: str, channel: str, mode: str) -> str:
     instance_id = f"{framework}-{uuid.uuid4().hex}"
-    await storage.create_instance(
+    await storage.instances.create_instance(
         NewInstance(
             instance_id=instance_id,
             workflow_name="peer_wf",
@@ -159,7 +159,7 @@ async def _foreign_waiter(storage: Storage, framework: str, channel: str, mode: 
     await storage.channels.subscribe(instance_id, channel, mode)
     async with storage.transaction() as tx:
         await storage.channels.wait(instance_id, channel, "receive_x:1", None, tx=tx)
-        await storage.update_instance(instance_id, status="waiting_for_message", tx=tx)
+        await storage.instances.update_instance(instance_id, status="waiting_for_message", tx=tx)
     return instance_id
 
 
@@ -249,16 +249,16 @@ async def test_binary_messages_are_never_delivered_to_edda(app: App) -> None:
     waiter = await _foreign_waiter(storage, "python", "bin", "broadcast")
     await romancy.publish(app, "bin", b"\x00\x01raw")
     assert await history(app, waiter) == []  # Edda's replay would crash on a binary row
-    assert (await storage.get_instance(waiter)).status == "waiting_for_message"  # type: ignore[union-attr]
+    assert (await storage.instances.get_instance(waiter)).status == "waiting_for_message"  # type: ignore[union-attr]
 
 
 async def test_a_cancelled_instance_is_not_revived_by_a_delivery(app: App) -> None:
     storage = app.storage
     waiter = await _foreign_waiter(storage, "go", "late", "broadcast")
-    await storage.update_instance(waiter, status="cancelled")
+    await storage.instances.update_instance(waiter, status="cancelled")
     await storage.channels.insert_message("late", "m-late", "json", "{}", None, None)
     assert await wake_waiters(storage, "w", "late") == []
-    assert (await storage.get_instance(waiter)).status == "cancelled"  # type: ignore[union-attr]
+    assert (await storage.instances.get_instance(waiter)).status == "cancelled"  # type: ignore[union-attr]
 
 
 async def test_a_missed_wake_up_of_an_edda_instance_is_made_good(app: App) -> None:
@@ -271,4 +271,4 @@ async def test_a_missed_wake_up_of_an_edda_instance_is_made_good(app: App) -> No
     await eventually(lambda: _received_count(storage, waiter), what="the leader's delivery")
     (record,) = [r for r in await history(app, waiter) if r.event_type == "ChannelMessageReceived"]
     assert json.loads(record.event_data or "")["id"] == "m-quiet"  # Edda's layout: text id
-    assert (await storage.get_instance(waiter)).status == "running"  # type: ignore[union-attr]
+    assert (await storage.instances.get_instance(waiter)).status == "running"  # type: ignore[union-attr]

@@ -88,7 +88,7 @@ async def test_cancel_a_waiting_workflow(app: App) -> None:
     assert (instance.status, instance.locked_by) == ("cancelled", None)
     assert loads(instance.output_data) == {"reason": "customer changed plans"}
     assert _entries(instance_id)[-2:] == [("unbook", "hotel-3"), ("unbook", "flight-1")]
-    assert await app.storage.find_due_timers("romancy-py", limit=10) == []
+    assert await app.storage.history.find_due_timers("romancy-py", limit=10) == []
     with pytest.raises(romancy.WorkflowCancelledError, match="customer changed plans"):
         await app.wait_for_result(instance_id, timeout=5)
     await app.cancel_workflow(instance_id, "again")  # idempotent

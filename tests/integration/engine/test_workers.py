@@ -58,7 +58,7 @@ async def test_lease_is_renewed_while_a_long_activity_runs(app: App) -> None:
 
 async def test_expired_lock_of_a_dead_worker_is_recovered(app: App, storage: Storage) -> None:
     orphan = _instance("wk_flow", locked_by="crashed-worker")
-    await storage.create_instance(orphan)
+    await storage.instances.create_instance(orphan)
     await expire_instance_lock(storage, orphan.instance_id)
     assert await app.wait_for_result(orphan.instance_id, timeout=30) == "slept"
     assert await history_ids(app, orphan.instance_id) == ["wk_long:1"]
@@ -70,7 +70,7 @@ async def test_unregistered_and_foreign_instances_are_left_alone(
     unknown = _instance("not_defined_here")
     edda_owned = _instance("wk_flow", framework="python")
     for instance in (unknown, edda_owned):
-        await storage.create_instance(instance)
+        await storage.instances.create_instance(instance)
     app.engine.resume_wakeup.set()
     await asyncio.sleep(1.5)
     for instance in (unknown, edda_owned):
@@ -98,7 +98,7 @@ async def test_one_leader_among_workers(app: App, storage: Storage) -> None:
     try:
         await asyncio.sleep(1.0)
         assert [app.is_leader, *(o.is_leader for o in others)].count(True) == 1
-        holder = await storage.system_lock("romancy_py_leader")
+        holder = await storage.locks.system_lock("romancy_py_leader")
         assert holder is not None and holder.lock_expires_at is not None
         assert holder.lock_expires_at > datetime.now(UTC)
     finally:
@@ -142,7 +142,7 @@ async def test_a_stopping_worker_leaves_no_leader_lease_behind(storage: Storage)
         await short_lived.start()
         await asyncio.sleep(n * 0.001)
         await short_lived.shutdown()
-        holder = await storage.system_lock("romancy_py_leader")
+        holder = await storage.locks.system_lock("romancy_py_leader")
         assert holder is None or holder.locked_by is None, holder
 
 

@@ -12,7 +12,7 @@ from .helpers import new_instance
 
 async def _waiting_subscriber(storage: Storage, channel: str, mode: str) -> str:
     new = new_instance()
-    await storage.create_instance(new)
+    await storage.instances.create_instance(new)
     await storage.channels.subscribe(new.instance_id, channel, mode)
     async with storage.transaction() as tx:
         await storage.channels.wait(new.instance_id, channel, f"receive_{channel}:1", None, tx=tx)

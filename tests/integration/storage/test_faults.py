@@ -16,19 +16,19 @@ from .helpers import new_instance
 
 async def _instance(storage: Storage) -> str:
     new = new_instance()
-    await storage.create_instance(new)
+    await storage.instances.create_instance(new)
     return new.instance_id
 
 
 async def test_second_history_row_of_a_step_is_a_duplicate_record(storage: Storage) -> None:
     iid = await _instance(storage)
-    await storage.append_history(iid, "step:1", "ActivityCompleted", "1")
+    await storage.history.append_history(iid, "step:1", "ActivityCompleted", "1")
     with pytest.raises(DuplicateRecordError):
-        await storage.append_history(iid, "step:1", "ActivityCompleted", "2")
+        await storage.history.append_history(iid, "step:1", "ActivityCompleted", "2")
     with pytest.raises(DuplicateRecordError):
         async with storage.transaction() as tx:
-            await storage.append_history(iid, "step:1", "ActivityCompleted", "3", tx=tx)
-    (row,) = await storage.load_history(iid)
+            await storage.history.append_history(iid, "step:1", "ActivityCompleted", "3", tx=tx)
+    (row,) = await storage.history.load_history(iid)
     assert row.event_data == "1"
 
 
@@ -37,7 +37,10 @@ async def test_racing_writers_of_one_step_one_wins_the_rest_are_duplicates(
 ) -> None:
     iid = await _instance(storage)
     outcomes = await asyncio.gather(
-        *(storage.append_history(iid, "step:1", "ActivityCompleted", str(n)) for n in range(6)),
+        *(
+            storage.history.append_history(iid, "step:1", "ActivityCompleted", str(n))
+            for n in range(6)
+        ),
         return_exceptions=True,
     )
     assert outcomes.count(True) == 1
@@ -46,19 +49,21 @@ async def test_racing_writers_of_one_step_one_wins_the_rest_are_duplicates(
 
 async def test_activity_session_records_the_step_with_its_own_sql(storage: Storage) -> None:
     iid = await _instance(storage)
-    await storage.append_history(iid, "reserve:1", "ActivityCompleted", "true")
+    await storage.history.append_history(iid, "reserve:1", "ActivityCompleted", "true")
     session = ActivitySession(storage)
     count = await session.scalar(text("SELECT COUNT(*) FROM workflow_history"))
     assert count == 1 and session.started
     with pytest.raises(DuplicateRecordError):
         async with session.commit_scope() as tx:
-            await storage.append_history(iid, "reserve:1", "ActivityCompleted", "again", tx=tx)
+            await storage.history.append_history(
+                iid, "reserve:1", "ActivityCompleted", "again", tx=tx
+            )
 
 
 async def test_users_own_sql_keeps_the_driver_error(storage: Storage) -> None:
     """Only storage's own statements are translated: an activity's SQL raises as usual."""
     iid = await _instance(storage)
-    await storage.append_history(iid, "step:1", "ActivityCompleted", "1")
+    await storage.history.append_history(iid, "step:1", "ActivityCompleted", "1")
     duplicate = text(
         "INSERT INTO workflow_history (instance_id, activity_id, event_type, data_type,"
         " event_data) VALUES (:i, 'step:1', 'ActivityCompleted', 'json', '2')"
@@ -92,9 +97,9 @@ async def test_duplicate_found_at_commit_is_a_duplicate_record(storage: Storage)
 
 async def test_transient_errors_are_the_databases_not_the_workflows(storage: Storage) -> None:
     iid = await _instance(storage)
-    await storage.append_history(iid, "step:1", "ActivityCompleted", "1")
+    await storage.history.append_history(iid, "step:1", "ActivityCompleted", "1")
     try:
-        await storage.append_history(iid, "step:1", "ActivityCompleted", "2")
+        await storage.history.append_history(iid, "step:1", "ActivityCompleted", "2")
     except DuplicateRecordError as error:
         assert not is_transient(error)
     with pytest.raises(DatabaseUnavailableError) as refused:

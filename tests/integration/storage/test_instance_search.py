@@ -17,13 +17,13 @@ async def _store(storage: Storage, *inputs: str, ids: list[str] | None = None) -
     made = []
     for n, text in enumerate(inputs):
         new = new_instance(input_data=text, **({"instance_id": ids[n]} if ids else {}))
-        await storage.create_instance(new)
+        await storage.instances.create_instance(new)
         made.append(new.instance_id)
     return made
 
 
 async def _found(storage: Storage, ids: list[str], **query: Any) -> set[int]:
-    page = await storage.list_instances(InstanceQuery(**query))
+    page = await storage.instances.list_instances(InstanceQuery(**query))
     return {ids.index(i.instance_id) for i in page.instances}
 
 

@@ -134,9 +134,13 @@ async def _write_legitimate_rows(url: str) -> str:
         }.items():
             instance_id = await _peer_instance(storage, framework)
             for event_type, activity_id, data in records:
-                await storage.append_history(instance_id, activity_id, event_type, json.dumps(data))
+                await storage.history.append_history(
+                    instance_id, activity_id, event_type, json.dumps(data)
+                )
         peer = await _peer_instance(storage, "python")
-        await storage.append_history(peer, "receive_b:1", "ChannelMessageReceived", b"\x00raw")
+        await storage.history.append_history(
+            peer, "receive_b:1", "ChannelMessageReceived", b"\x00raw"
+        )
     finally:
         await storage.close()
     return done
@@ -151,7 +155,7 @@ def _go_delivery() -> str:
 
 async def _peer_instance(storage: Storage, framework: str) -> str:
     instance_id = f"{framework}-{uuid.uuid4()}"
-    await storage.create_instance(
+    await storage.instances.create_instance(
         NewInstance(
             instance_id=instance_id,
             workflow_name="peer_workflow",
@@ -212,10 +216,10 @@ async def test_damage_is_reported_by_name(make_database: Callable[[], str]) -> N
         instance_id = await _peer_instance(storage, "romancy-py")
         good = json.loads(wm.delivery_record(_message(), "romancy-py"))
         del good["channel"]
-        await storage.append_history(
+        await storage.history.append_history(
             instance_id, "receive_orders:1", wh.CHANNEL_MESSAGE_RECEIVED, json.dumps(good)
         )
-        [history_row] = await storage.load_history(instance_id)
+        [history_row] = await storage.history.load_history(instance_id)
         sequence = await storage.channels.insert_message(
             "sv-bad", str(uuid.uuid4()), "json", '{"no": ', None, None
         )

@@ -57,7 +57,7 @@ async def _write_go_duplicate(storage: Storage, instance_id: str, channel: str) 
     """Write Go's second delivery row of the first message, as Go's SQL would."""
     received = [
         r
-        for r in await storage.load_history(instance_id)
+        for r in await storage.history.load_history(instance_id)
         if r.event_type == "ChannelMessageReceived"
     ]
     sequence = json.loads(received[0].event_data or "{}")["sequence"]
