@@ -37,13 +37,14 @@ class Divergence:
     intermittent: bool = False
     #: A regular expression the failing cell's detail must match ("" matches any failure).
     symptom: str = ""
+    #: Applies only when both the sender and the receiver are among ``runtimes`` (a defect
+    #: between a peer's own processes), not when either is.
+    between: bool = False
 
     def covers(self, case: str, backend: str, sender: str, receiver: str) -> bool:
-        return (
-            self.case == case
-            and backend in self.backends
-            and bool({sender, receiver} & set(self.runtimes))
-        )
+        sides = {sender, receiver} & set(self.runtimes)
+        wanted = sides == {sender, receiver} if self.between else bool(sides)
+        return self.case == case and backend in self.backends and wanted
 
     def shows_in(self, detail: str) -> bool:
         """Whether a failure's detail is this defect's symptom."""
@@ -63,6 +64,7 @@ def load_divergences(path: Path = DIVERGENCES) -> list[Divergence]:
             summary=e["summary"],
             intermittent=bool(e.get("intermittent", False)),
             symptom=e.get("symptom", ""),
+            between=bool(e.get("between", False)),
         )
         for e in entries
     ]

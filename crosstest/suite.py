@@ -186,6 +186,7 @@ def catalogue() -> dict[str, list[dict[str, object]]]:
             "runtimes": list(d.runtimes),
             "backends": list(d.backends),
             "intermittent": d.intermittent,
+            "between": d.between,
             "symptom": d.symptom,
             "explained": d.explained,
             "summary": inspect.cleandoc(d.summary),

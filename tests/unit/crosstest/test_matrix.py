@@ -75,3 +75,12 @@ def test_every_listed_divergence_links_the_section_explaining_it() -> None:
         path, _, anchor = d.explained.partition("#")
         assert d.summary and anchor in _anchors(root / path), f"{d.id}: {d.explained}"
     assert listed and len({d.id for d in listed}) == len(listed)
+
+
+def test_an_entry_between_a_peers_own_processes_covers_only_that_pair() -> None:
+    between = Divergence(
+        "edda-only", "recur_and_channels", ("edda",), ("sqlite",), "d", "x", between=True
+    )
+    assert between.covers("recur_and_channels", "sqlite", "edda", "edda")
+    assert not between.covers("recur_and_channels", "sqlite", "edda", "romancy-py")
+    assert not between.covers("recur_and_channels", "sqlite", "romancy-py", "edda")
