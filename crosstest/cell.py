@@ -2,8 +2,9 @@
 
 Cases (``conformance/<case>/case.py``) get a :class:`Cell` and drive the runtimes' crosstest
 programs through it; they fail with ``cell.expect(condition, why)``. A case needs nothing
-but its cell at run time (it imports ``Cell`` for type checking only), so the same case
-file runs from a checkout and from the installed ``romancy.conformance``. Cells sharing a
+but its cell at run time (it names ``Cell`` for type checking only, as
+``conformance/_case.Cell``), so the same case file runs from a checkout and from the
+installed ``romancy.conformance``. Cells sharing a
 PostgreSQL or MySQL database stay apart by channel names; each SQLite cell gets a file of
 its own.
 """
@@ -15,6 +16,7 @@ import contextlib
 import json
 import socket
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Table, func, select
 
 from romancy.storage import Storage
 from romancy.storage.tables import (
@@ -38,6 +40,27 @@ from .runtimes import ROMANCY_CLI, Runtime
 
 #: Receive timeout for subscribers that are expected to get a message.
 RECEIVE_TIMEOUT = 25
+
+
+@dataclass
+class Jobs:
+    """What the consumers of numbered jobs (:meth:`Cell.start_job`) reported."""
+
+    #: How many times each job number was received.
+    received: Counter[int] = field(default_factory=Counter)
+    #: Why each consumer that took no job took none, in consumer order: ``<label>: <error>``
+    #: as it reported, or how its program failed.
+    missed: list[str] = field(default_factory=list)
+    #: The failures of consumer programs that reported nothing, in consumer order.
+    failures: list[BaseException] = field(default_factory=list)
+
+    def twice(self) -> list[int]:
+        """The job numbers received more than once."""
+        return sorted(job for job, seen in self.received.items() if seen > 1)
+
+    def lost(self, published: int) -> list[int]:
+        """The job numbers below ``published`` that nobody received."""
+        return sorted(set(range(published)) - set(self.received))
 
 
 @dataclass
@@ -76,30 +99,83 @@ class Cell:
         self._runs.append(run)
         return await run.start()
 
+    async def listen(
+        self,
+        label: str,
+        *,
+        runtime: Runtime | None = None,
+        mode: str = "subscriber",
+        timeout: float = RECEIVE_TIMEOUT,
+        **flags: Any,
+    ) -> CrosstestRun:
+        """Start a receiving program (``subscriber`` or ``event-waiter``) of ``runtime``
+        (default: the receiver) that gives up after ``timeout`` seconds."""
+        return await self.launch(
+            runtime or self.receiver, label, mode=mode, timeout=timeout, **flags
+        )
+
     async def subscribe_many(
         self, runtime: Runtime, label: str, count: int, **flags: Any
     ) -> list[CrosstestRun]:
         """``count`` subscribers of ``runtime``, each with its own workflow instance."""
         return [
-            await self.launch(runtime, f"{label} {n + 1}", mode="subscriber", **flags)
-            for n in range(count)
+            await self.listen(f"{label} {n + 1}", runtime=runtime, **flags) for n in range(count)
         ]
+
+    async def waiting_on_both_sides(
+        self, label: str, per_side: int, **flags: Any
+    ) -> list[CrosstestRun]:
+        """``per_side`` subscribers of the receiver runtime (``receiver <label> <n>``), then
+        as many of the sender runtime (``sender <label> <n>``), returned once all wait."""
+        runs = await self.subscribe_many(self.receiver, f"receiver {label}", per_side, **flags)
+        runs += await self.subscribe_many(self.sender, f"sender {label}", per_side, **flags)
+        await self.until_waiting(runs)
+        return runs
 
     async def one_subscriber(self, channel: str) -> CrosstestRun:
         """One subscriber of the receiver runtime on ``channel``, already waiting."""
-        (subscriber,) = await self.subscribe_many(
-            self.receiver, "subscriber", 1, channel=channel, timeout=RECEIVE_TIMEOUT
-        )
+        (subscriber,) = await self.subscribe_many(self.receiver, "subscriber", 1, channel=channel)
         await self.until_waiting([subscriber])
         return subscriber
 
     async def send(self, runtime: Runtime, label: str, **flags: Any) -> dict[str, Any]:
         """Run a ``publisher`` or ``send-to`` program to its end; fail unless it succeeded."""
-        run = await self.launch(runtime, label, **flags)
+        return await self.sent(await self.launch(runtime, label, **flags))
+
+    async def sent(self, run: CrosstestRun) -> dict[str, Any]:
+        """The result of a ``publisher`` or ``send-to`` program; fail unless it succeeded."""
         reported = await run.result(60)
-        key = "sent" if flags.get("mode") == "send-to" else "published"
-        self.expect(reported.get(key) is True, f"{label} reported {reported}")
+        key = "sent" if run.flags.get("mode") == "send-to" else "published"
+        self.expect(reported.get(key) is True, f"{run.label} reported {reported}")
         return reported
+
+    async def start_job(self, runtime: Runtime, channel: str, job: int) -> CrosstestRun:
+        """Start a publisher of ``runtime`` sending job number ``job`` on ``channel``
+        (text ``job <n>``, data ``{"job": n}``); :meth:`jobs_taken` counts them."""
+        return await self.launch(
+            runtime,
+            f"{runtime.name} publisher {job}",
+            mode="publisher",
+            channel=channel,
+            message=f"job {job}",
+            data=json.dumps({"job": job}),
+        )
+
+    async def jobs_taken(self, consumers: list[CrosstestRun], timeout: float) -> Jobs:
+        """Wait for every consumer of :meth:`start_job` messages; what they took."""
+        results = await asyncio.gather(
+            *(c.result(timeout) for c in consumers), return_exceptions=True
+        )
+        jobs = Jobs()
+        for consumer, result in zip(consumers, results, strict=True):
+            if isinstance(result, BaseException):
+                jobs.failures.append(result)
+                jobs.missed.append(str(result))
+            elif result.get("received") is True:
+                jobs.received[int(result["message"]["data"]["job"])] += 1
+            else:
+                jobs.missed.append(f"{consumer.label}: {result.get('error')}")
+        return jobs
 
     async def publish(
         self,
@@ -132,44 +208,30 @@ class Cell:
     async def until_waiting(self, runs: list[CrosstestRun], timeout: float = 45) -> list[str]:
         """Wait until each run's instance waits for a message; returns their ids."""
         ids = [await run.instance_id(timeout) for run in runs]
+        instances = workflow_instances.c
         await self.eventually(
-            lambda: self._count_waiting(ids),
+            lambda: self._count(
+                workflow_instances,
+                instances.instance_id.in_(ids),
+                instances.status == InstanceStatus.WAITING_FOR_MESSAGE,
+            ),
             lambda waiting: waiting == len(ids),
             timeout,
             f"{len(ids)} instances waiting for a message",
         )
         return ids
 
-    async def _count_waiting(self, ids: list[str]) -> int:
-        query = (
-            select(func.count())
-            .select_from(workflow_instances)
-            .where(
-                workflow_instances.c.instance_id.in_(ids),
-                workflow_instances.c.status == InstanceStatus.WAITING_FOR_MESSAGE,
-            )
-        )
-        return await self._count(query)
-
     async def subscribers(self, channel: str) -> int:
         """How many subscriptions ``channel`` has (any runtime)."""
-        query = (
-            select(func.count())
-            .select_from(channel_subscriptions)
-            .where(channel_subscriptions.c.channel == channel)
-        )
-        return await self._count(query)
+        return await self._count(channel_subscriptions, channel_subscriptions.c.channel == channel)
 
     async def messages_left(self, channel: str) -> int:
         """How many messages of ``channel`` are still in ``channel_messages``."""
-        query = (
-            select(func.count())
-            .select_from(channel_messages)
-            .where(channel_messages.c.channel == channel)
-        )
-        return await self._count(query)
+        return await self._count(channel_messages, channel_messages.c.channel == channel)
 
-    async def _count(self, query: Select[Any]) -> int:
+    async def _count(self, table: Table, *where: ColumnElement[bool]) -> int:
+        """How many rows of ``table`` meet every condition of ``where``."""
+        query = select(func.count()).select_from(table).where(*where)
         async with self.storage.transaction(read_only=True) as tx:
             return int(await tx.connection.scalar(query) or 0)
 
@@ -194,10 +256,7 @@ class Cell:
     async def archived(self, instance_id: str) -> int:
         """How many of ``instance_id``'s history rows recur moved to the archive."""
         archive = workflow_history_archive
-        query = (
-            select(func.count()).select_from(archive).where(archive.c.instance_id == instance_id)
-        )
-        return await self._count(query)
+        return await self._count(archive, archive.c.instance_id == instance_id)
 
     async def run_cli(self, runtime: Runtime | None, *args: str) -> tuple[int, str, str]:
         """``runtime``'s CLI (``None``: our ``romancy``) with ``args`` (``{db}`` is this

@@ -68,7 +68,7 @@ from romancy.hooks import WorkflowHooks
 from romancy.retry import RetryPolicy
 from romancy.storage import InstancePage, InstanceQuery, InstanceRecord, Storage, parse_database_url
 from romancy.timers import sleep, sleep_until
-from romancy.workflow import Workflow, define_workflow, get_workflow, recur, workflow
+from romancy.workflow import Workflow, WorkflowRef, define_workflow, get_workflow, recur, workflow
 
 __version__ = "0.1.0"
 
@@ -115,6 +115,7 @@ __all__ = [
     "WorkflowNotCancellableError",
     "WorkflowNotFoundError",
     "WorkflowNotRegisteredError",
+    "WorkflowRef",
     "WorkflowResult",
     "__version__",
     "activity",

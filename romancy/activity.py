@@ -16,13 +16,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from romancy.engine import definitions
 from romancy.engine._context import WorkflowContext
-from romancy.engine.definitions import (
-    ActivityDefinition,
-    call_maybe_async,
-    find_activity,
-    register_activity,
-)
 from romancy.engine.executor import run_activity
 from romancy.errors import ConfigurationError
 from romancy.retry import RetryPolicy
@@ -30,7 +25,7 @@ from romancy.retry import RetryPolicy
 OutputT = TypeVar("OutputT")
 
 
-class Activity(ActivityDefinition[OutputT]):
+class Activity(definitions.ActivityDefinition[OutputT]):
     """A registered activity. Call it with ``await act(ctx, *args, **kwargs)``."""
 
     def compensation(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,7 +51,7 @@ class Activity(ActivityDefinition[OutputT]):
     async def compensate(self, ctx: WorkflowContext, *args: Any, **kwargs: Any) -> None:
         """Run the compensation directly (Go's ``Compensate``)."""
         if self.compensation_fn is not None:
-            await call_maybe_async(self.compensation_fn, ctx, *args, **kwargs)
+            await definitions.call_maybe_async(self.compensation_fn, ctx, *args, **kwargs)
 
 
 def define_activity(
@@ -75,7 +70,7 @@ def define_activity(
     activity: Activity[OutputT] = Activity(
         name, fn, retry_policy, seconds, transactional, compensation
     )
-    register_activity(activity)
+    definitions.register_activity(activity)
     return activity
 
 
@@ -111,5 +106,5 @@ def activity(
 
 def get_activity(name: str) -> Activity[Any] | None:
     """An activity defined in this process, by name (compensations are found this way)."""
-    found = find_activity(name)
+    found = definitions.find_activity(name)
     return found if isinstance(found, Activity) else None

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from romancy import hosting
 from romancy.config import AppConfig
@@ -25,7 +25,6 @@ from romancy.errors import (
     WorkflowFailedError,
     WorkflowNotFoundError,
 )
-from romancy.hooks import WorkflowHooks
 from romancy.http import RomancyASGI
 from romancy.limits import check_name
 from romancy.outbox import OutboxRelayer
@@ -42,7 +41,7 @@ from romancy.storage.notify import Listener
 from romancy.wire import history as wire
 from romancy.wire import notify
 from romancy.wire.status import InstanceStatus, OutboxStatus
-from romancy.workflow import Workflow, defined_workflows
+from romancy.workflow import Workflow, WorkflowRef, defined_workflows
 
 log = logging.getLogger("romancy")
 
@@ -87,8 +86,13 @@ class App:
             )
         self._notify = self.config.listen_notify is not False and dialect == "postgresql"
         self._storage: Storage | None = None
-        self._engine = Engine(self.config, WorkflowRegistry(), self.config.hooks, owner=self)
-        self._loops = BackgroundLoops(self._engine)
+        #: This worker's id (the ``locked_by`` of the instances it runs).
+        self.worker_id: Final = self.config.worker_id
+        #: The lifecycle hooks.
+        self.hooks: Final = self.config.hooks
+        #: The engine (advanced use).
+        self.engine: Final = Engine(self.config, WorkflowRegistry(), self.hooks, owner=self)
+        self._loops = BackgroundLoops(self.engine)
         self._relayer: OutboxRelayer | None = None
         self._listener: Listener | None = None
         self._started = False
@@ -107,11 +111,11 @@ class App:
             await storage.close()
             raise
         self._storage = storage
-        self._engine.attach(storage)
+        self.engine.attach(storage)
         storage.notify_enabled = self._notify
         for workflow in defined_workflows().values():
-            if workflow.name not in self._engine.workflows:
-                self._engine.workflows.register(workflow)
+            if workflow.name not in self.engine.workflows:
+                self.engine.workflows.register(workflow)
         self._loops.start()
         if self.config.outbox_enabled:
             self._relayer = OutboxRelayer(storage, self.config)
@@ -149,7 +153,7 @@ class App:
                 await part.stop()
         self._listener = self._relayer = None
         await self._loops.stop()
-        await self._engine.shutdown(self.config.shutdown_timeout)
+        await self.engine.shutdown(self.config.shutdown_timeout)
         assert self._storage is not None
         await self._storage.close()
 
@@ -163,26 +167,11 @@ class App:
     # ---------------------------------------------------------------- properties
 
     @property
-    def worker_id(self) -> str:
-        """This worker's id (the ``locked_by`` of the instances it runs)."""
-        return self.config.worker_id
-
-    @property
-    def hooks(self) -> WorkflowHooks:
-        """The lifecycle hooks."""
-        return self.config.hooks
-
-    @property
     def storage(self) -> Storage:
         """The open storage (after :meth:`start`)."""
         if self._storage is None:
             raise RomancyError("the App is not started; call await app.start() first")
         return self._storage
-
-    @property
-    def engine(self) -> Engine:
-        """The engine (advanced use)."""
-        return self._engine
 
     @property
     def is_running(self) -> bool:
@@ -214,17 +203,17 @@ class App:
     def _on_notify(self, channel: str, payload: str) -> None:
         """A NOTIFY hint arrived: wake whatever it concerns (polling covers the rest)."""
         if channel == notify.RESUMABLE:
-            self._engine.resume_wakeup.set()
+            self.engine.resume_wakeup.set()
         elif channel == notify.TIMER_EXPIRED:
             # A timer registered elsewhere: the leader's check runs when it is due.
             try:
-                self._engine.timers.add(parse_time(json.loads(payload)["expires_at"]))
+                self.engine.timers.add(parse_time(json.loads(payload)["expires_at"]))
             except (ValueError, KeyError, TypeError):
-                self._engine.timers.wakeup.set()
+                self.engine.timers.wakeup.set()
         elif channel == notify.CHANNEL_MESSAGE:
             # The publisher delivers into the waiters itself, lock-first: look for a
             # missed wake-up only once it has had the time to, instead of racing it.
-            wakeup = self._engine.message_deadlines.wakeup
+            wakeup = self.engine.message_deadlines.wakeup
             asyncio.get_running_loop().call_later(MISSED_DELIVERY_GRACE, wakeup.set)
         elif channel == notify.OUTBOX_PENDING and self._relayer is not None:
             self._relayer.wakeup.set()
@@ -236,14 +225,10 @@ class App:
 
         Workflows defined with ``@romancy.workflow`` are registered automatically.
         """
-        self._engine.workflows.register(workflow)
+        self.engine.workflows.register(workflow)
 
     async def start_workflow(
-        self,
-        workflow: Workflow[Any, Any] | str,
-        input: Any = None,
-        *,
-        instance_id: str | None = None,
+        self, workflow: WorkflowRef, input: Any = None, *, instance_id: str | None = None
     ) -> str:
         """Start an instance and return its id at once; it runs on this worker.
 
@@ -252,7 +237,7 @@ class App:
         starting twice with one id raises :class:`~romancy.WorkflowAlreadyExistsError`.
         """
         self.storage  # noqa: B018 - fail early and clearly when not started
-        return await self._engine.start(workflow, input, instance_id)
+        return await self.engine.start(workflow, input, instance_id)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord:
         """The instance row (any runtime's), or :class:`~romancy.WorkflowNotFoundError`."""
@@ -268,7 +253,7 @@ class App:
     async def wait_for_result(self, instance_id: str, *, timeout: float | None = None) -> Any:
         """Wait until the instance ends; its output, or the error it ended with."""
         check_name(instance_id, "instance id")
-        result = await self._result(await self._engine.wait(instance_id, timeout))
+        result = await self._result(await self.engine.wait(instance_id, timeout))
         if result.error is not None:
             raise result.error
         return result.output
@@ -279,7 +264,7 @@ class App:
         Cancelling a cancelled instance does nothing; a completed or failed one raises
         :class:`~romancy.WorkflowNotCancellableError`.
         """
-        await self._engine.cancel(check_name(instance_id, "instance id"), reason)
+        await self.engine.cancel(check_name(instance_id, "instance id"), reason)
 
     async def find_instances(
         self, input_filters: dict[str, Any] | None = None
@@ -320,7 +305,7 @@ class App:
         return reset
 
     async def _result(self, instance: InstanceRecord | Outcome) -> WorkflowResult[Any]:
-        workflow = self._engine.workflows.get(instance.workflow_name)
+        workflow = self.engine.workflows.get(instance.workflow_name)
         status, instance_id = instance.status, instance.instance_id
         if status == InstanceStatus.COMPLETED:
             hint = workflow.output_hint if workflow else None
@@ -363,7 +348,7 @@ def register_workflow(app: App, workflow: Workflow[Any, Any]) -> None:
 
 async def start_workflow(
     app: App,
-    workflow: Workflow[Any, Any] | str,
+    workflow: WorkflowRef,
     input: Any = None,
     *,
     instance_id: str | None = None,

@@ -57,6 +57,8 @@ RESERVED_NAMES = frozenset(CORE_ATTRIBUTES) | {"data", "data_base64"}
 
 _INT32 = (-(2**31), 2**31 - 1)
 _NAME = re.compile(r"[a-z0-9]+")
+#: A surrogate code point: in a Python str it always stands alone, and UTF-8 cannot encode it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
 )
@@ -117,13 +119,10 @@ def check_attribute(name: str, value: object, *, max_chars: int | None = None) -
     Unicode, within :data:`ATTRIBUTE_MAX_CHARS`)."""
     limit = max_chars or ATTRIBUTE_MAX_CHARS.get(name, EXTENSION_MAX_CHARS)
     text = check_name(value, f"attribute {name!r}", max_chars=limit)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidValueError(
-                f"attribute {name!r} is not valid Unicode (it holds a lone surrogate)"
-            ) from None
+    if _SURROGATE.search(text):
+        raise InvalidValueError(
+            f"attribute {name!r} is not valid Unicode (it holds a lone surrogate)"
+        )
     return text
 
 

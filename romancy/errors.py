@@ -11,6 +11,11 @@ class RomancyError(Exception):
     """Base class of every romancy error."""
 
 
+def describe(error: BaseException) -> str:
+    """``"ValueError: bad input"``: an error's type and message, as logs and records say it."""
+    return f"{type(error).__name__}: {error}"
+
+
 class ConfigurationError(RomancyError, ValueError):
     """An option or URL given to romancy is not usable (the message says which)."""
 
@@ -129,7 +134,7 @@ class RetryExhaustedError(RomancyError):
     def __init__(self, activity_name: str, attempts: int, last_error: BaseException) -> None:
         super().__init__(
             f"retry exhausted for activity {activity_name!r} after {attempts} attempts: "
-            f"{type(last_error).__name__}: {last_error}"
+            + describe(last_error)
         )
         self.activity_name = activity_name
         self.attempts = attempts

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -105,17 +105,9 @@ async def wait_event(
             ),
         )
     data = from_json(event.data, type, what=f"event {event_type!r}") if type else event.data
-    return ReceivedEvent(
-        id=event.id,
-        type=event.type,
-        source=event.source,
-        data=data,
-        specversion=event.specversion,
-        time=event.time,
-        datacontenttype=event.datacontenttype,
-        subject=event.subject,
-        extensions=event.extensions,
-    )
+    # Every attribute of the event, but ``data`` in the type asked for.
+    attributes = {f.name: getattr(event, f.name) for f in fields(ReceivedEvent)}
+    return ReceivedEvent(**(attributes | {"data": data}))
 
 
 async def ingest_cloudevent(app: RuntimeOwner, event: CloudEvent) -> str:

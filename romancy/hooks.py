@@ -18,93 +18,104 @@ log = logging.getLogger("romancy.hooks")
 
 
 @dataclass(frozen=True)
-class WorkflowStartInfo:
+class WorkflowInfo:
+    """The workflow instance a hook is about (every info but ``EventReceivedInfo``)."""
+
     instance_id: str
     workflow_name: str
+
+
+@dataclass(frozen=True)
+class WorkflowStartInfo(WorkflowInfo):
+    """For :meth:`WorkflowHooks.on_workflow_start`."""
+
     input_data: Any
     start_time: datetime
 
 
 @dataclass(frozen=True)
-class WorkflowCompleteInfo:
-    instance_id: str
-    workflow_name: str
+class WorkflowCompleteInfo(WorkflowInfo):
+    """For :meth:`WorkflowHooks.on_workflow_complete`; ``duration`` is that of the run
+    that ended it."""
+
     output_data: Any
     duration: timedelta
 
 
 @dataclass(frozen=True)
-class WorkflowFailedInfo:
-    instance_id: str
-    workflow_name: str
+class WorkflowFailedInfo(WorkflowInfo):
+    """For :meth:`WorkflowHooks.on_workflow_failed`."""
+
     error: BaseException
     duration: timedelta
 
 
 @dataclass(frozen=True)
-class WorkflowCancelledInfo:
-    instance_id: str
-    workflow_name: str
+class WorkflowCancelledInfo(WorkflowInfo):
+    """For :meth:`WorkflowHooks.on_workflow_cancelled`; ``reason`` as the canceller gave it."""
+
     reason: str
     duration: timedelta
 
 
 @dataclass(frozen=True)
-class WorkflowResumeInfo:
-    instance_id: str
-    workflow_name: str
+class WorkflowResumeInfo(WorkflowInfo):
+    """For :meth:`WorkflowHooks.on_workflow_resume`."""
+
     #: What :meth:`WorkflowHooks.carried_context` gave when the instance first ran
     #: (empty when nothing was kept).
     carried: Mapping[str, str]
 
 
 @dataclass(frozen=True)
-class WorkflowSuspendInfo:
-    instance_id: str
-    workflow_name: str
+class WorkflowSuspendInfo(WorkflowInfo):
+    """For :meth:`WorkflowHooks.on_workflow_suspend`."""
+
     #: The status the run left: ``waiting_for_timer``, ``waiting_for_message``, or
     #: ``running`` when it was handed back (shutdown, lost lease, database outage).
     status: str
 
 
 @dataclass(frozen=True)
-class ActivityStartInfo:
-    instance_id: str
-    workflow_name: str
+class ActivityInfo(WorkflowInfo):
+    """The activity step an activity hook is about."""
+
+    #: The step's id in the history (``name:1``, or the explicit id).
     activity_id: str
     activity_name: str
+
+
+@dataclass(frozen=True)
+class ActivityStartInfo(ActivityInfo):
+    """For :meth:`WorkflowHooks.on_activity_start`."""
+
     input_data: Any
     is_replay: bool
 
 
 @dataclass(frozen=True)
-class ActivityCompleteInfo:
-    instance_id: str
-    workflow_name: str
-    activity_id: str
-    activity_name: str
+class ActivityCompleteInfo(ActivityInfo):
+    """For :meth:`WorkflowHooks.on_activity_complete`; ``duration`` includes retries."""
+
     output_data: Any
     duration: timedelta
     is_replay: bool
 
 
 @dataclass(frozen=True)
-class ActivityFailedInfo:
-    instance_id: str
-    workflow_name: str
-    activity_id: str
-    activity_name: str
+class ActivityFailedInfo(ActivityInfo):
+    """For :meth:`WorkflowHooks.on_activity_failed`; ``attempt`` is the last one made."""
+
     error: BaseException
     duration: timedelta
     attempt: int
 
 
 @dataclass(frozen=True)
-class ActivityRetryInfo:
-    instance_id: str
-    workflow_name: str
-    activity_id: str
-    activity_name: str
+class ActivityRetryInfo(ActivityInfo):
+    """For :meth:`WorkflowHooks.on_activity_retry`: attempt ``attempt`` of ``max_attempts``
+    failed with ``error``."""
+
     attempt: int
     max_attempts: int
     next_delay: timedelta
@@ -112,73 +123,85 @@ class ActivityRetryInfo:
 
 
 @dataclass(frozen=True)
-class ActivityCacheHitInfo:
-    instance_id: str
-    workflow_name: str
-    activity_id: str
-    activity_name: str
+class ActivityCacheHitInfo(ActivityInfo):
+    """For :meth:`WorkflowHooks.on_activity_cache_hit`."""
+
     cached_result: Any
 
 
 @dataclass(frozen=True)
 class EventReceivedInfo:
+    """For :meth:`WorkflowHooks.on_event_received` (an event is not yet any workflow's)."""
+
     event_type: str
     event_id: str
     event_source: str
+    #: The instance the event targets; empty when it targets none.
     instance_id: str
 
 
 @dataclass(frozen=True)
-class EventWaitStartInfo:
-    instance_id: str
-    workflow_name: str
+class EventInfo(WorkflowInfo):
+    """The wait an event hook is about."""
+
+    #: The event type, or the channel for a channel receive that timed out.
     event_type: str
+
+
+@dataclass(frozen=True)
+class EventWaitStartInfo(EventInfo):
+    """For :meth:`WorkflowHooks.on_event_wait_start`; ``timeout`` ``None`` waits forever."""
+
     timeout: timedelta | None
 
 
 @dataclass(frozen=True)
-class EventWaitCompleteInfo:
-    instance_id: str
-    workflow_name: str
-    event_type: str
+class EventWaitCompleteInfo(EventInfo):
+    """For :meth:`WorkflowHooks.on_event_wait_complete`."""
+
     duration: timedelta
 
 
 @dataclass(frozen=True)
-class EventTimeoutInfo:
-    instance_id: str
-    workflow_name: str
-    event_type: str
+class EventTimeoutInfo(EventInfo):
+    """For :meth:`WorkflowHooks.on_event_timeout`."""
 
 
 @dataclass(frozen=True)
-class TimerStartInfo:
-    instance_id: str
-    workflow_name: str
+class TimerInfo(WorkflowInfo):
+    """The timer a timer hook is about."""
+
+    #: The timer's step id in the history (``sleep:1``, or the explicit id).
     timer_id: str
+
+
+@dataclass(frozen=True)
+class TimerStartInfo(TimerInfo):
+    """For :meth:`WorkflowHooks.on_timer_start`."""
+
     expires_at: datetime
 
 
 @dataclass(frozen=True)
-class TimerFiredInfo:
-    instance_id: str
-    workflow_name: str
-    timer_id: str
+class TimerFiredInfo(TimerInfo):
+    """For :meth:`WorkflowHooks.on_timer_fired`."""
+
     fired_at: datetime
 
 
 @dataclass(frozen=True)
-class ReplayStartInfo:
-    instance_id: str
-    workflow_name: str
+class ReplayStartInfo(WorkflowInfo):
+    """For :meth:`WorkflowHooks.on_replay_start`: how many history rows the run found
+    (``resume_activity`` stays empty: the next step is known only when the code reaches it)."""
+
     history_events: int
     resume_activity: str
 
 
 @dataclass(frozen=True)
-class ReplayCompleteInfo:
-    instance_id: str
-    workflow_name: str
+class ReplayCompleteInfo(WorkflowInfo):
+    """For :meth:`WorkflowHooks.on_replay_complete`."""
+
     cache_hits: int
     new_activities: int
     duration: timedelta
@@ -215,7 +238,8 @@ class WorkflowHooks:
         return {}
 
     async def on_activity_start(self, info: ActivityStartInfo) -> None:
-        """An activity call began (fresh or replayed)."""
+        """An activity call began: before its first attempt, or on replay (``is_replay``),
+        where :meth:`on_activity_cache_hit` follows unless the recorded outcome is an error."""
 
     async def on_activity_complete(self, info: ActivityCompleteInfo) -> None:
         """An activity ran and its result was recorded."""
@@ -230,7 +254,8 @@ class WorkflowHooks:
         """A replayed activity returned its recorded result without running."""
 
     async def on_event_received(self, info: EventReceivedInfo) -> None:
-        """A CloudEvent arrived over HTTP."""
+        """A CloudEvent arrived (over HTTP or ``ingest_cloudevent``), before it is published;
+        ``instance_id`` is the instance it targets, empty when it targets none."""
 
     async def on_event_wait_start(self, info: EventWaitStartInfo) -> None:
         """A workflow began waiting for an event."""
@@ -239,10 +264,13 @@ class WorkflowHooks:
         """A workflow received the event it waited for."""
 
     async def on_event_timeout(self, info: EventTimeoutInfo) -> None:
-        """A wait for an event or channel message timed out."""
+        """A wait for an event or channel message timed out (``event_type`` is the channel).
+        Called by the leader worker that expires the wait, not necessarily the one that
+        runs the workflow."""
 
     async def on_timer_start(self, info: TimerStartInfo) -> None:
-        """A workflow went to sleep until ``expires_at``."""
+        """A workflow went to sleep until ``expires_at`` (rounded up to a whole second:
+        stored deadlines keep whole seconds)."""
 
     async def on_timer_fired(self, info: TimerFiredInfo) -> None:
         """A workflow's timer expired and the workflow is resuming."""

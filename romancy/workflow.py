@@ -7,11 +7,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from romancy.engine._context import WorkflowContext
-from romancy.engine.definitions import Workflow, define_workflow, defined_workflows, get_workflow
+from romancy.engine.definitions import (
+    Workflow,
+    WorkflowRef,
+    define_workflow,
+    defined_workflows,
+    get_workflow,
+)
 from romancy.engine.signals import RecurSuspend
 from romancy.serialization import to_json
 
-__all__ = ["Workflow", "define_workflow", "defined_workflows", "get_workflow", "recur", "workflow"]
+__all__ = [
+    "Workflow",
+    "WorkflowRef",
+    "define_workflow",
+    "defined_workflows",
+    "get_workflow",
+    "recur",
+    "workflow",
+]
 
 OutputT = TypeVar("OutputT")
 

@@ -12,6 +12,8 @@
 #
 # Servers listen on non-default ports so they never collide with a system instance.
 # Durability is relaxed (fsync off): these servers hold throw-away test data only.
+# ROMANCY_DB_DURABLE=1 starts them with the durable settings production runs instead
+# (every commit flushed), for benchmarks: see docs/benchmarks.md.
 set -euo pipefail
 
 ROOT=${ROMANCY_DB_DIR:-/var/tmp/romancy-test-db}
@@ -20,6 +22,13 @@ MY_PORT=${ROMANCY_MYSQL_PORT:-33069}
 USER_NAME=romancy
 PASSWORD=romancy
 DB_NAME=romancy_test
+if [ "${ROMANCY_DB_DURABLE:-0}" = 1 ]; then
+    PG_DURABILITY="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    MY_DURABILITY="--innodb-flush-log-at-trx-commit=1 --innodb-doublewrite=1"
+else
+    PG_DURABILITY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    MY_DURABILITY="--innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0"
+fi
 
 log() { echo "[db-servers] $*" >&2; }
 
@@ -60,7 +69,7 @@ start_postgres() {
     log "starting postgresql on 127.0.0.1:$PG_PORT"
     su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$data' -l '$data/server.log' -w -t 60 start \
         -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp -c max_connections=400 -c TimeZone=UTC \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off\"" >/dev/null
+            $PG_DURABILITY\"" >/dev/null
     PGPASSWORD=$PASSWORD "$bin/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 <<SQL
 SELECT 'CREATE ROLE $USER_NAME LOGIN SUPERUSER PASSWORD ''$PASSWORD'''
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$USER_NAME') \gexec
@@ -94,7 +103,7 @@ start_mariadb() {
         --socket="$data/mariadb.sock" --pid-file="$data/mariadb.pid" --log-error="$data/mariadb.err" \
         --default-time-zone=+00:00 --max-connections=500 --skip-log-bin \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-        --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --skip-name-resolve \
+        $MY_DURABILITY --skip-name-resolve \
         >/dev/null 2>&1 &
     for _ in $(seq 1 120); do
         mariadb-admin --socket="$data/mariadb.sock" -u root ping >/dev/null 2>&1 && break

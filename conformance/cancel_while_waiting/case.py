@@ -3,22 +3,18 @@ stays cancelled: a later message is neither recorded into it nor lost for others
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from romancy.wire.status import InstanceStatus
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "cancelled while waiting, and not revived"
 SENDER_MODES = ("serve", "publisher")
 RECEIVER_MODES = ("subscriber",)
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("cancel")
-    flags = {"channel": channel, "channel_mode": "competing", "timeout": cell.receive_timeout}
-    (waiter,) = await cell.subscribe_many(cell.receiver, "waiting consumer", 1, **flags)
+    waiter = await cell.listen("waiting consumer", channel=channel, channel_mode="competing")
     (instance_id,) = await cell.until_waiting([waiter])
 
     async with cell.serving(cell.sender, f"{cell.sender.name} endpoint") as url:
@@ -39,7 +35,7 @@ async def run(cell: Cell) -> str:
 
     # A message after the cancel: the cancelled instance must not take it; a new consumer does.
     await cell.publish(channel, message="late")
-    (later,) = await cell.subscribe_many(cell.receiver, "later consumer", 1, **flags)
+    later = await cell.listen("later consumer", channel=channel, channel_mode="competing")
     got = await cell.received(later)
     cell.expect(
         (got.get("message") or {}).get("text") == "late",

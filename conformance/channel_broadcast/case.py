@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "broadcast one-to-many"
 SENDER_MODES = ("publisher", "subscriber")
 RECEIVER_MODES = ("subscriber",)
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("broadcast")
-    flags = {"channel": channel, "channel_mode": "broadcast", "timeout": cell.receive_timeout}
+    flags = {"channel": channel, "channel_mode": "broadcast"}
     subscribers = await cell.subscribe_many(cell.receiver, "receiver subscriber", 2, **flags)
     if cell.sender != cell.receiver:
         subscribers += await cell.subscribe_many(cell.sender, "sender-side subscriber", 1, **flags)

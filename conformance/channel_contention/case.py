@@ -3,35 +3,30 @@ every message is delivered exactly once, none is lost and no consumer is left st
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections import Counter
-from typing import TYPE_CHECKING
+from typing import Any
 
 from romancy.wire.status import InstanceStatus
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "competing contention: exactly once, none lost, none stuck"
-SENDER_MODES = ("publisher", "subscriber")
-RECEIVER_MODES = ("publisher", "subscriber")
+SENDER_MODES, RECEIVER_MODES = _case.BOTH_WAYS
 
 #: Messages, one per consumer (N = M), from publishers of both runtimes in turn.
 MESSAGES = 6
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("contention")
     # Twelve programs start at once: on a loaded machine the early consumers must not time
     # out before the last publisher is up.
     timeout = 2 * cell.receive_timeout
-    flags = {"channel": channel, "channel_mode": "competing", "timeout": timeout}
+    flags: dict[str, Any] = {"channel": channel, "channel_mode": "competing", "timeout": timeout}
     sides = [cell.receiver, cell.sender]
     # Half the consumers wait before anything is published; the other half subscribe while
     # the publishers run, so waking a waiter and taking a pending message race each other.
     early = [
-        await cell.launch(runtime, f"{runtime.name} early consumer {n}", mode="subscriber", **flags)
+        await cell.listen(f"{runtime.name} early consumer {n}", runtime=runtime, **flags)
         for n, runtime in enumerate(sides)
     ]
     await cell.until_waiting(early)
@@ -39,42 +34,17 @@ async def run(cell: Cell) -> str:
     publishers = []
     for n in range(MESSAGES):
         runtime = sides[n % 2]
-        publishers.append(
-            await cell.launch(
-                runtime,
-                f"{runtime.name} publisher {n}",
-                mode="publisher",
-                channel=channel,
-                message=f"job {n}",
-                data=json.dumps({"job": n}),
-            )
-        )
+        publishers.append(await cell.start_job(runtime, channel, n))
         if n >= len(early):  # one consumer more for each message beyond the early ones
             late.append(
-                await cell.launch(
-                    runtime, f"{runtime.name} late consumer {n}", mode="subscriber", **flags
-                )
+                await cell.listen(f"{runtime.name} late consumer {n}", runtime=runtime, **flags)
             )
     consumers = early + late
     for publisher in publishers:
-        published = await publisher.result(60)
-        cell.expect(published.get("published") is True, f"{publisher.label}: {published}")
+        await cell.sent(publisher)
 
-    results = await asyncio.gather(
-        *(c.result(timeout + 30) for c in consumers), return_exceptions=True
-    )
-    deliveries: Counter[int] = Counter()
-    idle = []
-    for consumer, result in zip(consumers, results, strict=True):
-        if isinstance(result, BaseException):
-            idle.append(str(result))
-        elif result.get("received") is True:
-            deliveries[int(result["message"]["data"]["job"])] += 1
-        else:
-            idle.append(f"{consumer.label}: {result.get('error')}")
-    jobs = set(range(len(publishers)))
-    twice = sorted(job for job, seen in deliveries.items() if seen > 1)
-    lost = sorted(jobs - set(deliveries))
+    jobs = await cell.jobs_taken(consumers, timeout + 30)
+    twice, lost, idle = jobs.twice(), jobs.lost(len(publishers)), jobs.missed
     ids = [await c.instance_id() for c in consumers + publishers]
     stuck = sorted(
         f"{instance} {status}"
@@ -89,6 +59,7 @@ async def run(cell: Cell) -> str:
         f"messages left on the channel: {left}",
     )
     return (
-        f"{len(jobs)} messages from {len(publishers)} publishers, {len(consumers)} consumers: "
-        f"{sum(deliveries.values())} deliveries, 0 twice, 0 lost, 0 stuck"
+        f"{len(publishers)} messages from {len(publishers)} publishers, "
+        f"{len(consumers)} consumers: {sum(jobs.received.values())} deliveries, "
+        "0 twice, 0 lost, 0 stuck"
     )

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "direct send-to"
 SENDER_MODES = ("send-to",)
 RECEIVER_MODES = ("subscriber",)
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("direct")
-    flags = {"channel": channel, "channel_mode": "direct"}
-    target, bystander = await cell.subscribe_many(
-        cell.receiver, "direct subscriber", 1, timeout=cell.receive_timeout, **flags
-    ) + await cell.subscribe_many(cell.receiver, "bystander", 1, timeout=6, **flags)
+    target = await cell.listen("direct subscriber", channel=channel, channel_mode="direct")
+    bystander = await cell.listen("bystander", channel=channel, channel_mode="direct", timeout=6)
     target_id, _ = await cell.until_waiting([target, bystander])
 
     text = f"direct from {cell.sender.name}"

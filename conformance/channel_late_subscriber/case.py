@@ -4,33 +4,26 @@ the consumer that comes later; a broadcast subscriber starts at the channel's cu
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "late subscriber: competing keeps, broadcast starts at the end"
-SENDER_MODES = ("publisher",)
-RECEIVER_MODES = ("subscriber",)
+SENDER_MODES, RECEIVER_MODES = _case.PUBLISHER_TO_SUBSCRIBER
 
 EARLY = {"phase": "early"}
 LATE = {"phase": "late"}
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     competing = cell.channel("late-competing")
     broadcast = cell.channel("late-broadcast")
     # Both early messages are in the table before anyone subscribes to either channel.
     await asyncio.gather(
         *(_publish(cell, channel, "early", EARLY) for channel in (competing, broadcast))
     )
-    consumer = await cell.launch(
-        cell.receiver,
-        "late competing consumer",
-        mode="subscriber",
-        channel=competing,
-        channel_mode="competing",
-        timeout=cell.receive_timeout,
+    consumer = await cell.listen(
+        "late competing consumer", channel=competing, channel_mode="competing"
     )
     subscriber = await cell.one_subscriber(broadcast)
     await _publish(cell, broadcast, "late", LATE)
@@ -58,11 +51,11 @@ async def run(cell: Cell) -> str:
     return "competing: the waiting message reached the late consumer; broadcast: only the later one"
 
 
-async def _publish(cell: Cell, channel: str, phase: str, data: dict[str, Any]) -> None:
+async def _publish(cell: _case.Cell, channel: str, phase: str, data: dict[str, Any]) -> None:
     await cell.publish(channel, label=f"{phase} publisher on {channel}", message=phase, data=data)
 
 
-async def _left_after(cell: Cell, channel: str, seconds: float) -> int:
+async def _left_after(cell: _case.Cell, channel: str, seconds: float) -> int:
     """Messages of ``channel`` still stored once ``seconds`` passed or none is left."""
     for _ in range(int(seconds / 0.2)):
         left = await cell.messages_left(channel)

@@ -3,17 +3,13 @@ never drop or change the publisher's)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "metadata round trip"
-SENDER_MODES = ("publisher",)
-RECEIVER_MODES = ("subscriber",)
+SENDER_MODES, RECEIVER_MODES = _case.PUBLISHER_TO_SUBSCRIBER
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("metadata")
     metadata = {
         "source": cell.sender.name,

@@ -4,14 +4,12 @@ in the metadata: integers beyond 2^53 stay exact integers, floats keep type and 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "big integers, floats, separators, HTML characters, empties"
-SENDER_MODES = ("publisher",)
-RECEIVER_MODES = ("subscriber",)
+SENDER_MODES, RECEIVER_MODES = _case.PUBLISHER_TO_SUBSCRIBER
 
 #: 2^53 + 1: the first integer a float64 cannot hold (it rounds to 2^53).
 BEYOND_FLOAT = 9_007_199_254_740_993
@@ -39,7 +37,7 @@ PAYLOAD: dict[str, Any] = {
 }
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("numbers")
     subscriber = await cell.one_subscriber(channel)
     metadata = {"probe": PAYLOAD}

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "nested / unicode / large payloads"
-SENDER_MODES = ("publisher",)
-RECEIVER_MODES = ("subscriber",)
+SENDER_MODES, RECEIVER_MODES = _case.PUBLISHER_TO_SUBSCRIBER
 
 #: Large, yet one command-line argument (Linux caps a single argument at 128 KiB).
 LARGE = "Ωλ→x" * 10_000  # 40 000 characters, 70 000 bytes of UTF-8
@@ -24,7 +21,7 @@ PAYLOAD = {
 }
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("payloads")
     subscriber = await cell.one_subscriber(channel)
     await cell.publish(channel, message="payloads ✓", data=PAYLOAD)

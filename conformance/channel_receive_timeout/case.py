@@ -4,21 +4,18 @@ arrives, while the other runtime works on the same database."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "receive timeout"
-SENDER_MODES = ("publisher",)
-RECEIVER_MODES = ("subscriber",)
+SENDER_MODES, RECEIVER_MODES = _case.PUBLISHER_TO_SUBSCRIBER
 
 TIMEOUT = 3
 #: Edda's leader looks for expired receives every 10 s, on top of its lease hand-over.
 ALLOWED = 40
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     quiet = cell.channel("quiet")
     began = time.monotonic()
     (subscriber,) = await cell.subscribe_many(

@@ -3,27 +3,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "CloudEvent over HTTP into waiters"
-SENDER_MODES = ("serve",)
-RECEIVER_MODES = ("event-waiter",)
+SENDER_MODES, RECEIVER_MODES = _case.SERVED_EVENTS
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     event_type = cell.channel("order.paid")
     waiters = [
-        await cell.launch(
-            cell.receiver,
-            f"waiter {n}",
-            mode="event-waiter",
-            event_type=event_type,
-            timeout=cell.receive_timeout,
-        )
-        for n in (1, 2)
+        await cell.listen(f"waiter {n}", mode="event-waiter", event_type=event_type) for n in (1, 2)
     ]
     await cell.until_waiting(waiters)
     payload = {"order": "o-17", "amount": 12.5, "items": ["a", "b"], "note": "naïve ☕"}

@@ -3,32 +3,20 @@ other instance waiting for the same type."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "targeted CloudEvent"
-SENDER_MODES = ("serve",)
-RECEIVER_MODES = ("event-waiter",)
+SENDER_MODES, RECEIVER_MODES = _case.SERVED_EVENTS
 
 #: The extension each endpoint reads to target an instance waiting on the plain channel.
 #: Go's ``romancyinstanceid`` addresses the ``<type>:<id>`` channel instead (docs/compat.md).
 TARGET_EXTENSION = {"edda": "eddainstanceid", "romancy-py": "eddainstanceid"}
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     event_type = cell.channel("approval")
-    chosen = await cell.launch(
-        cell.receiver,
-        "targeted waiter",
-        mode="event-waiter",
-        event_type=event_type,
-        timeout=cell.receive_timeout,
-    )
-    other = await cell.launch(
-        cell.receiver, "other waiter", mode="event-waiter", event_type=event_type, timeout=8
-    )
+    chosen = await cell.listen("targeted waiter", mode="event-waiter", event_type=event_type)
+    other = await cell.listen("other waiter", mode="event-waiter", event_type=event_type, timeout=8)
     chosen_id, _ = await cell.until_waiting([chosen, other])
     extension = TARGET_EXTENSION.get(cell.sender.name, "romancyinstanceid")
     event = {

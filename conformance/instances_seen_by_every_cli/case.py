@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from romancy.serialization import parse_time
 from romancy.wire.status import InstanceStatus
 
+from .. import _case
+
 if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
     from crosstest.runtimes import Runtime
 
 TITLE = "every runtime's CLI shows the other's instances"
@@ -22,17 +23,17 @@ RECEIVER_MODES = ("cli",)
 LIST_ID_PREFIX = 35
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("cli")
-    waiting = await cell.launch(
-        cell.sender, "waiting subscriber", mode="subscriber", channel=channel, timeout=60
+    waiting = await cell.listen(
+        "waiting subscriber", runtime=cell.sender, channel=channel, timeout=60
     )
     (waiting_id,) = await cell.until_waiting([waiting])
     publisher = await cell.launch(
         cell.sender, "publisher", mode="publisher", channel=cell.channel("cli-elsewhere")
     )
     done_id = await publisher.instance_id()
-    cell.expect((await publisher.result(60)).get("published") is True, "the publisher failed")
+    await cell.sent(publisher)
     expected: dict[str, str] = {
         waiting_id: InstanceStatus.WAITING_FOR_MESSAGE,
         done_id: InstanceStatus.COMPLETED,
@@ -47,7 +48,7 @@ async def run(cell: Cell) -> str:
     return f"{cli.name}'s CLI lists and shows {len(expected)} {cell.sender.name} instances"
 
 
-async def _listed(cell: Cell, cli: Runtime, expected: dict[str, str]) -> list[str]:
+async def _listed(cell: _case.Cell, cli: Runtime, expected: dict[str, str]) -> list[str]:
     """What ``list`` gets wrong about the instances."""
     args = ["list", "--db", "{db}"] + (["--json", "--limit", "1000"] if cli.cli_json else [])
     code, out, err = await cell.run_cli(cli, *args)
@@ -64,7 +65,7 @@ async def _listed(cell: Cell, cli: Runtime, expected: dict[str, str]) -> list[st
     return problems
 
 
-def _omitted(cell: Cell, cli: Runtime, missing: list[str]) -> list[str]:
+def _omitted(cell: _case.Cell, cli: Runtime, missing: list[str]) -> list[str]:
     if not missing:
         return []
     return [
@@ -73,7 +74,7 @@ def _omitted(cell: Cell, cli: Runtime, missing: list[str]) -> list[str]:
     ]
 
 
-async def _shown(cell: Cell, cli: Runtime, expected: dict[str, str]) -> list[str]:
+async def _shown(cell: _case.Cell, cli: Runtime, expected: dict[str, str]) -> list[str]:
     """What ``get ID --db URL`` gets wrong about each instance."""
     problems = []
     for instance_id, status in expected.items():
@@ -94,7 +95,7 @@ async def _shown(cell: Cell, cli: Runtime, expected: dict[str, str]) -> list[str
 
 
 async def _compare(
-    cell: Cell, cli: Runtime, command: str, shown: dict[str, Any], status: str
+    cell: _case.Cell, cli: Runtime, command: str, shown: dict[str, Any], status: str
 ) -> list[str]:
     """Differences between what the CLI shows of an instance and its stored row."""
     stored = await cell.storage.instances.get_instance(shown["instance_id"])

@@ -3,12 +3,9 @@ no message lost, none twice; the runs are linked as its runtime links them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from romancy.wire.status import InstanceStatus
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "a recurring subscriber loses and repeats nothing"
 SENDER_MODES = ("publisher",)
@@ -17,16 +14,10 @@ RECEIVER_MODES = ("subscriber", "recur")
 RECURRENCES = 2
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     channel = cell.channel("recur")
-    subscriber = await cell.launch(
-        cell.receiver,
-        "recurring subscriber",
-        mode="subscriber",
-        channel=channel,
-        channel_mode="competing",
-        timeout=cell.receive_timeout,
-        recur=RECURRENCES,
+    subscriber = await cell.listen(
+        "recurring subscriber", channel=channel, channel_mode="competing", recur=RECURRENCES
     )
     (first,) = await cell.until_waiting([subscriber])
     # All at once: the later runs must find what arrived while they were not receiving.

@@ -4,23 +4,17 @@ validate`` finds it clean."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from crosstest.cell import Cell  # installed: romancy.crosstest.cell
+from .. import _case
 
 TITLE = "romancy schema validate passes a database both runtimes wrote"
-SENDER_MODES = ("publisher", "subscriber")
-RECEIVER_MODES = ("publisher", "subscriber")
+SENDER_MODES, RECEIVER_MODES = _case.BOTH_WAYS
 
 
-async def run(cell: Cell) -> str:
+async def run(cell: _case.Cell) -> str:
     # Broadcast: a subscriber of each runtime, one publish with metadata.
     broadcast = cell.channel("validate-broadcast")
-    flags = {"channel": broadcast, "timeout": cell.receive_timeout}
-    listeners = await cell.subscribe_many(cell.receiver, "receiver subscriber", 1, **flags)
-    listeners += await cell.subscribe_many(cell.sender, "sender subscriber", 1, **flags)
-    await cell.until_waiting(listeners)
+    listeners = await cell.waiting_on_both_sides("subscriber", 1, channel=broadcast)
     meta = json.dumps({"trace": "t-1", "note": "naïve ☕"})
     await cell.send(cell.sender, "publisher", mode="publisher", channel=broadcast, metadata=meta)
     # Competing: the receiver runtime publishes, the sender runtime consumes.

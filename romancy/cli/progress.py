@@ -8,6 +8,8 @@ import sys
 import time
 from collections.abc import AsyncIterator
 
+from romancy.tasks import cancel_and_wait
+
 #: Seconds between two updates of the elapsed time.
 TICK = 0.5
 
@@ -38,8 +40,6 @@ async def progress(label: str, *, quiet: bool = False) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
+        await cancel_and_wait(ticker)
         sys.stderr.write("\r\x1b[K")  # erase the line
         sys.stderr.flush()

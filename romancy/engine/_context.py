@@ -9,7 +9,7 @@ the history lacks is refused while recorded steps are still ahead (the code chan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from romancy.engine.session import current_session
 from romancy.errors import InvalidValueError, RomancyError
@@ -19,8 +19,7 @@ from romancy.wire import history as wire
 if TYPE_CHECKING:
     from romancy.engine.replay import ReplayLog
     from romancy.engine.runtime import Runtime
-    from romancy.hooks import WorkflowHooks
-    from romancy.storage import ActivitySession, HistoryRecord, Storage, Transaction
+    from romancy.storage import ActivitySession, HistoryRecord, Transaction
 
 
 class WorkflowContext:
@@ -34,10 +33,23 @@ class WorkflowContext:
     def __init__(
         self, *, runtime: Runtime, instance_id: str, workflow_name: str, log: ReplayLog
     ) -> None:
-        self._runtime = runtime
-        self._instance_id = instance_id
-        self._workflow_name = workflow_name
-        self._log = log
+        # Plain attributes, fixed for the run (``Final``: read-only to type checkers).
+        #: This workflow instance's id.
+        self.instance_id: Final = instance_id
+        #: The registered name of the running workflow.
+        self.workflow_name: Final = workflow_name
+        #: The engine running this workflow, as durable calls reach it.
+        self.runtime: Final = runtime
+        #: The id of the worker (App) executing this instance.
+        self.worker_id: Final = runtime.worker_id
+        #: The App running this workflow.
+        self.app: Final[Any] = runtime.owner
+        #: The storage of the App (advanced use).
+        self.storage: Final = runtime.storage
+        #: The App's lifecycle hooks.
+        self.hooks: Final = runtime.hooks
+        #: The replay log (engine use).
+        self.log: Final = log
         self._counters: dict[str, int] = {}
         self._used_ids: set[str] = set()
         self._direct: set[str] = set()  # logical channels subscribed in direct mode
@@ -45,44 +57,9 @@ class WorkflowContext:
         self._uses_channels = False
 
     @property
-    def instance_id(self) -> str:
-        """This workflow instance's id."""
-        return self._instance_id
-
-    @property
-    def workflow_name(self) -> str:
-        """The registered name of the running workflow."""
-        return self._workflow_name
-
-    @property
-    def worker_id(self) -> str:
-        """The id of the worker (App) executing this instance."""
-        return self._runtime.worker_id
-
-    @property
-    def app(self) -> Any:
-        """The App running this workflow."""
-        return self._runtime.owner
-
-    @property
-    def runtime(self) -> Runtime:
-        """The engine running this workflow, as durable calls reach it."""
-        return self._runtime
-
-    @property
-    def storage(self) -> Storage:
-        """The storage of the App (advanced use)."""
-        return self._runtime.storage
-
-    @property
-    def hooks(self) -> WorkflowHooks:
-        """The App's lifecycle hooks."""
-        return self._runtime.hooks
-
-    @property
     def is_replaying(self) -> bool:
         """Recorded steps remain ahead: the code is re-executing from history."""
-        return self._log.replaying
+        return self.log.replaying
 
     @property
     def session(self) -> ActivitySession:
@@ -115,14 +92,14 @@ class WorkflowContext:
         if step_id in self._used_ids:
             raise RomancyError(
                 f"activity ID conflict: {step_id!r} is used twice in workflow "
-                f"{self._workflow_name!r}; give concurrent activities distinct explicit ids"
+                f"{self.workflow_name!r}; give concurrent activities distinct explicit ids"
             )
         self._used_ids.add(step_id)
-        return Step(self, step_id, self._log.take(step_id), generated)
+        return Step(self, step_id, self.log.take(step_id), generated)
 
     def channel_name(self, channel: str) -> str:
         """The stored channel a logical channel maps to (``"<c>:<instance>"`` if direct)."""
-        return f"{channel}:{self._instance_id}" if channel in self._direct else channel
+        return f"{channel}:{self.instance_id}" if channel in self._direct else channel
 
     def note_subscription(self, channel: str, direct: bool) -> None:
         """Remember a subscription made by this run (direct ones map channel names)."""
@@ -149,13 +126,8 @@ class WorkflowContext:
         """This run subscribed or joined a group: its rows go when the workflow ends."""
         return self._uses_channels
 
-    @property
-    def log(self) -> ReplayLog:
-        """The replay log (engine use)."""
-        return self._log
-
     def __repr__(self) -> str:
-        return f"<WorkflowContext {self._workflow_name} {self._instance_id}>"
+        return f"<WorkflowContext {self.workflow_name} {self.instance_id}>"
 
 
 @dataclass(frozen=True)

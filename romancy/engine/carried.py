@@ -12,6 +12,7 @@ import logging
 
 from romancy import hooks as h
 from romancy.engine.runtime import RunHost
+from romancy.engine.transitions import append_row
 from romancy.limits import TEXT_MAX_BYTES
 from romancy.storage import HistoryRecord, Storage, Transaction
 from romancy.wire import history as wire
@@ -48,14 +49,7 @@ async def keep(
     storage: Storage, instance_id: str, carried: dict[str, str], tx: Transaction | None = None
 ) -> None:
     """Record ``carried`` in the instance's history (again after a recur archived it)."""
-    await storage.history.append_history(
-        instance_id,
-        wire.CARRIED_ID,
-        wire.ACTIVITY_COMPLETED,
-        wire.carried(carried),
-        ignore_duplicate=True,
-        tx=tx,
-    )
+    await append_row(storage, instance_id, wire.carried(carried), tx=tx)
 
 
 def _asked(hooks: h.WorkflowHooks, instance_id: str) -> dict[str, str]:
@@ -68,7 +62,7 @@ def _asked(hooks: h.WorkflowHooks, instance_id: str) -> dict[str, str]:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
         log.warning("carried_context must give strings; nothing is carried for %s", instance_id)
         return {}
-    if len(wire.carried(values).encode()) > TEXT_MAX_BYTES:
+    if len(wire.carried(values).data.encode()) > TEXT_MAX_BYTES:
         log.warning("carried_context gave over %d bytes; nothing is carried", TEXT_MAX_BYTES)
         return {}
     return values

@@ -15,6 +15,7 @@ from romancy.engine.definitions import call_maybe_async, decode_arguments, find_
 from romancy.engine.replay import ReplayLog
 from romancy.engine.runtime import Runtime
 from romancy.engine.session import activity_scope
+from romancy.engine.transitions import append_row
 from romancy.errors import RomancyError
 from romancy.serialization import loads
 from romancy.storage import ActivitySession, CompensationRecord
@@ -68,20 +69,11 @@ async def _run_one(ctx: WorkflowContext, compensation: CompensationRecord, key: 
                 exc,
                 exc_info=True,
             )
-    record = wire.compensation_outcome(
+    row = wire.compensation_outcome(
         compensation.id, compensation.activity_id, compensation.activity_name, error
     )
     if error is None:
         async with session.commit_scope() as tx:
-            await storage.history.append_history(
-                ctx.instance_id,
-                key,
-                wire.COMPENSATION_EXECUTED,
-                record,
-                ignore_duplicate=True,
-                tx=tx,
-            )
+            await append_row(storage, ctx.instance_id, row, tx=tx)
     else:
-        await storage.history.append_history(
-            ctx.instance_id, key, wire.COMPENSATION_FAILED, record, ignore_duplicate=True
-        )
+        await append_row(storage, ctx.instance_id, row)

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from romancy.errors import ConfigurationError
 from romancy.limits import check_name
@@ -69,6 +69,10 @@ class Workflow(Generic[InputT, OutputT]):
     async def __call__(self, ctx: Any, input: Any = None) -> OutputT:
         """Run the body (the engine calls this; call ``start_workflow`` to start one)."""
         return await (self.fn(ctx, input) if self.takes_input else self.fn(ctx))
+
+
+#: A workflow, or the name it is registered under (what starting an instance takes).
+WorkflowRef: TypeAlias = "Workflow[Any, Any] | str"
 
 
 class WorkflowRegistry(dict[str, Workflow[Any, Any]]):

@@ -16,7 +16,7 @@ from romancy.config import AppConfig
 from romancy.engine import transitions
 from romancy.engine.cancellation import finish_first
 from romancy.engine.deadlines import LocalDeadlines
-from romancy.engine.definitions import Workflow, WorkflowRegistry
+from romancy.engine.definitions import Workflow, WorkflowRef, WorkflowRegistry
 from romancy.engine.delivery import wake_waiters
 from romancy.engine.run import WorkflowRun
 from romancy.engine.runtime import Outcome
@@ -99,9 +99,7 @@ class Engine:
 
     # ------------------------------------------------------------------- starting
 
-    async def start(
-        self, workflow: Workflow[Any, Any] | str, input: Any, instance_id: str | None = None
-    ) -> str:
+    async def start(self, workflow: WorkflowRef, input: Any, instance_id: str | None = None) -> str:
         """Create the instance (already locked by us) and run it in the background.
 
         ``workflow`` is a workflow or the name of one registered here.

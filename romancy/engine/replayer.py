@@ -17,10 +17,10 @@ from typing import Any
 
 from romancy.config import AppConfig
 from romancy.engine._context import Step, WorkflowContext
-from romancy.engine.definitions import Workflow
+from romancy.engine.definitions import Workflow, WorkflowRef
 from romancy.engine.replay import ReplayLog
 from romancy.engine.signals import SuspendSignal
-from romancy.errors import NonDeterminismError, RomancyError
+from romancy.errors import NonDeterminismError, RomancyError, describe
 from romancy.hooks import WorkflowHooks
 from romancy.serialization import from_json
 from romancy.storage import HistoryRecord, Storage, WaitingSubscriber
@@ -79,9 +79,7 @@ class ReplayRuntime:
     def workflow_named(self, name: str) -> Workflow[Any, Any] | None:
         return None
 
-    async def start(
-        self, workflow: Workflow[Any, Any] | str, input: Any, instance_id: str | None = None
-    ) -> str:
+    async def start(self, workflow: WorkflowRef, input: Any, instance_id: str | None = None) -> str:
         raise RomancyError("a replay check does not start workflows")
 
 
@@ -126,7 +124,7 @@ async def check_history(
             return outcome(InstanceStatus.FAILED)
         return outcome(
             "violation",
-            f"workflow {workflow.name!r} raised {type(error).__name__}: {error} while "
+            f"workflow {workflow.name!r} raised {describe(error)} while "
             "replaying a history that does not record a failure",
         )
     if log.replaying:

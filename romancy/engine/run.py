@@ -187,13 +187,7 @@ class WorkflowRun:
     async def _fail(self, error: Exception) -> None:
         storage = self.host.storage
         trace = "".join(traceback.format_exception(error))
-        await storage.history.append_history(
-            self.instance_id,
-            wire.WORKFLOW_FAILED_ID,
-            wire.WORKFLOW_FAILED,
-            wire.workflow_failed(error, trace),
-            ignore_duplicate=True,
-        )
+        await transitions.append_row(storage, self.instance_id, wire.workflow_failed(error, trace))
         log.info("workflow %s (%s) failed: %r", self.workflow.name, self.instance_id, error)
         if await storage.history.list_compensations(self.instance_id):
             if not await self._set_status(InstanceStatus.COMPENSATING):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from romancy.config import AppConfig
-    from romancy.engine.definitions import Workflow
+    from romancy.engine.definitions import Workflow, WorkflowRef
     from romancy.engine.signals import ChannelMessageSuspend
     from romancy.hooks import WorkflowHooks
     from romancy.storage import InstanceRecord, Storage, WaitingSubscriber
@@ -67,9 +67,7 @@ class Runtime(Protocol):
     def workflow_named(self, name: str) -> Workflow[Any, Any] | None:
         """The workflow registered here as ``name``."""
 
-    async def start(
-        self, workflow: Workflow[Any, Any] | str, input: Any, instance_id: str | None = None
-    ) -> str:
+    async def start(self, workflow: WorkflowRef, input: Any, instance_id: str | None = None) -> str:
         """Create an instance and run it here; returns its id."""
 
 

@@ -28,16 +28,18 @@ async def mark_cancelled(storage: Storage, instance_id: str, reason: str) -> boo
         )
         if changed:
             await storage.channels.clear_all_waits(instance_id, tx=tx)
-            await storage.history.append_history(
-                instance_id,
-                wire.WORKFLOW_CANCELLED_ID,
-                wire.WORKFLOW_CANCELLED,
-                wire.workflow_cancelled(reason),
-                ignore_duplicate=True,
-                tx=tx,
-            )
+            await append_row(storage, instance_id, wire.workflow_cancelled(reason), tx=tx)
             await storage.history.delete_timers(instance_id, tx=tx)
     return changed
+
+
+async def append_row(
+    storage: Storage, instance_id: str, row: wire.Row, tx: Transaction | None = None
+) -> bool:
+    """Write ``row`` into the instance's history unless it is there already."""
+    return await storage.history.append_history(
+        instance_id, row.activity_id, row.event_type, row.data, ignore_duplicate=True, tx=tx
+    )
 
 
 async def record_timer_fired(
@@ -56,14 +58,8 @@ async def record_timer_fired(
             tx=tx,
         )
         if moved:
-            await storage.history.append_history(
-                timer.instance_id,
-                timer.timer_id,
-                wire.TIMER_EXPIRED,
-                wire.timer_expired(timer.timer_id, timer.expires_at),
-                ignore_duplicate=True,
-                tx=tx,
-            )
+            row = wire.timer_expired(timer.timer_id, timer.expires_at)
+            await append_row(storage, timer.instance_id, row, tx=tx)
         await storage.history.delete_timers(timer.instance_id, timer.timer_id, tx=tx)
     if not moved:
         await storage.locks.unlock_instance(timer.instance_id, worker_id)

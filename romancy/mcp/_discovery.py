@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 from romancy.app import App
-from romancy.errors import ConfigurationError, RomancyError
+from romancy.errors import ConfigurationError, RomancyError, describe
 from romancy.workflow import Workflow
 
 
@@ -60,9 +60,7 @@ def discover(target: str) -> Found:
     except RomancyError:
         raise
     except Exception as error:  # the user's module failed: say which, not a traceback
-        raise ConfigurationError(
-            f"importing module {target} failed: {type(error).__name__}: {error}"
-        ) from error
+        raise ConfigurationError(f"importing module {target} failed: {describe(error)}") from error
     values = list(vars(module).values())
     workflows: list[Workflow[Any, Any]] = []
     for value in values:

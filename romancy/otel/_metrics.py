@@ -9,6 +9,74 @@ from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
 #: Name given to the tracer and the meter (the instrumentation scope), as in Go.
 SCOPE = "romancy"
 
+#: Every metric of docs/otel.md: the :class:`Instruments` field it fills, the ``Meter``
+#: method that makes it, then its name, unit and description.
+_METRICS = (
+    (
+        "workflows_started",
+        "create_counter",
+        "romancy.workflow.started",
+        "{workflow}",
+        "Workflows started.",
+    ),
+    (
+        "workflows_completed",
+        "create_counter",
+        "romancy.workflow.completed",
+        "{workflow}",
+        "Workflows completed.",
+    ),
+    (
+        "workflows_failed",
+        "create_counter",
+        "romancy.workflow.failed",
+        "{workflow}",
+        "Workflows that failed.",
+    ),
+    (
+        "workflows_cancelled",
+        "create_counter",
+        "romancy.workflow.cancelled",
+        "{workflow}",
+        "Workflows cancelled.",
+    ),
+    (
+        "workflow_duration",
+        "create_histogram",
+        "romancy.workflow.duration",
+        "s",
+        "Time from the start (or resume) of the run that ended a workflow.",
+    ),
+    (
+        "runs_in_flight",
+        "create_up_down_counter",
+        "romancy.workflow.runs_in_flight",
+        "{run}",
+        "Workflow runs executing on this worker now.",
+    ),
+    (
+        "activity_attempts",
+        "create_counter",
+        "romancy.activity.attempts",
+        "{attempt}",
+        "Activity executions, every retry included (replays excluded).",
+    ),
+    (
+        "activity_retries",
+        "create_counter",
+        "romancy.activity.retries",
+        "{retry}",
+        "Failed activity attempts that another attempt follows.",
+    ),
+    (
+        "activity_duration",
+        "create_histogram",
+        "romancy.activity.duration",
+        "s",
+        "Time an activity step took, retries and their delays included.",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class Instruments:
@@ -26,37 +94,10 @@ class Instruments:
 
     @classmethod
     def create(cls, meter: Meter) -> Instruments:
-        def workflows(name: str, description: str) -> Counter:
-            return meter.create_counter(name, unit="{workflow}", description=description)
-
+        """Every instrument, made by ``meter``."""
         return cls(
-            workflows_started=workflows("romancy.workflow.started", "Workflows started."),
-            workflows_completed=workflows("romancy.workflow.completed", "Workflows completed."),
-            workflows_failed=workflows("romancy.workflow.failed", "Workflows that failed."),
-            workflows_cancelled=workflows("romancy.workflow.cancelled", "Workflows cancelled."),
-            workflow_duration=meter.create_histogram(
-                "romancy.workflow.duration",
-                unit="s",
-                description="Time from the start (or resume) of the run that ended a workflow.",
-            ),
-            runs_in_flight=meter.create_up_down_counter(
-                "romancy.workflow.runs_in_flight",
-                unit="{run}",
-                description="Workflow runs executing on this worker now.",
-            ),
-            activity_attempts=meter.create_counter(
-                "romancy.activity.attempts",
-                unit="{attempt}",
-                description="Activity executions, every retry included (replays excluded).",
-            ),
-            activity_retries=meter.create_counter(
-                "romancy.activity.retries",
-                unit="{retry}",
-                description="Failed activity attempts that another attempt follows.",
-            ),
-            activity_duration=meter.create_histogram(
-                "romancy.activity.duration",
-                unit="s",
-                description="Time an activity step took, retries and their delays included.",
-            ),
+            **{
+                field: getattr(meter, factory)(name, unit=unit, description=description)
+                for field, factory, name, unit, description in _METRICS
+            }
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import logging
 import random
@@ -24,6 +23,7 @@ from romancy.config import AppConfig
 from romancy.engine.cancellation import sleep_or_wake
 from romancy.serialization import format_time
 from romancy.storage import OutboxRecord, Storage
+from romancy.tasks import cancel_and_wait
 
 log = logging.getLogger("romancy.outbox")
 
@@ -49,10 +49,7 @@ class OutboxRelayer:
         self._task = asyncio.create_task(self._run(), name="romancy:outbox")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._owns_client:
             await self._client.aclose()
 

@@ -1,13 +1,22 @@
-"""The base of the stores: their database, its dialect, and the one-row insert with an id."""
+"""The base of the stores: their database, its dialect, the one-row insert with an id,
+and group commit for rows written one by one."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, insert
 
+from romancy.storage.batching import GroupWriter
+
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from romancy.storage.connection import Database, Transaction
+
+#: Writes a batch of rows (statement parameters) on the connection it is given.
+RowsWrite = Callable[["AsyncConnection", list[dict[str, Any]]], Awaitable[object]]
 
 
 class Store:
@@ -26,3 +35,12 @@ class Store:
             if conn.dialect.insert_returning:
                 return int((await conn.execute(statement.returning(table.c.id))).scalar_one())
             return int((await conn.execute(statement)).lastrowid)
+
+    def _group_writer(self, write: RowsWrite) -> GroupWriter[dict[str, Any]]:
+        """Group commit through ``write``: each batch commits on a connection of its own."""
+
+        async def write_rows(rows: list[dict[str, Any]]) -> None:
+            async with self._db.use(None) as conn:
+                await write(conn, rows)
+
+        return GroupWriter(write_rows)

@@ -8,12 +8,12 @@ share one statement (group commit).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Executable, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from romancy.storage.batching import GroupWriter
 from romancy.storage.connection import Database, Transaction
 from romancy.storage.execution import Store
 from romancy.storage.records import CompensationRecord, HistoryRecord, TimerRecord
@@ -31,15 +31,9 @@ _history = workflow_history
 _timers = workflow_timer_subscriptions
 _comps = workflow_compensations
 
-#: Columns of a history row written by ``append_history`` (created_at: the default).
-_HISTORY_COLUMNS = (
-    "instance_id",
-    "activity_id",
-    "event_type",
-    "data_type",
-    "event_data",
-    "event_data_binary",
-)
+#: Columns of a history row written by ``append_history`` (the id and created_at are the
+#: database's defaults).
+_HISTORY_COLUMNS = tuple(c.name for c in _history.c if c.name not in ("id", "created_at"))
 
 
 class HistoryStore(Store):
@@ -47,7 +41,7 @@ class HistoryStore(Store):
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)
-        self._history_writer: GroupWriter[dict[str, Any]] = GroupWriter(self._append_many)
+        self._history_writer = self._group_writer(partial(self._append, ignore_duplicate=False))
 
     async def append_history(
         self,
@@ -79,13 +73,14 @@ class HistoryStore(Store):
             await self._history_writer.write(parameters)  # shares a statement with others
             return True
         async with self._db.use(tx) as conn:
-            return await self._append(conn, ignore_duplicate, parameters) > 0
+            return await self._append(conn, parameters, ignore_duplicate=ignore_duplicate) > 0
 
     async def _append(
         self,
         conn: AsyncConnection,
-        ignore_duplicate: bool,
         parameters: dict[str, Any] | list[dict[str, Any]],
+        *,
+        ignore_duplicate: bool,
     ) -> int:
         # created_at comes from the column default (the database clock, UTC sessions).
         def build() -> Executable:
@@ -95,10 +90,6 @@ class HistoryStore(Store):
             return statement.values({name: bindparam(f"p_{name}") for name in _HISTORY_COLUMNS})
 
         return await self._db.write(conn, ("append", ignore_duplicate), build, parameters)
-
-    async def _append_many(self, rows: list[dict[str, Any]]) -> None:
-        async with self._db.use(None) as conn:
-            await self._append(conn, False, rows)
 
     async def load_history(
         self,

@@ -8,6 +8,7 @@ and concurrent creations share one statement (group commit).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +25,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from romancy.errors import DuplicateRecordError, WorkflowAlreadyExistsError
-from romancy.storage.batching import GroupWriter
 from romancy.storage.collisions import refuse_twin
 from romancy.storage.connection import Database, Transaction
 from romancy.storage.execution import Store
@@ -65,7 +65,10 @@ class InstanceStore(Store):
         super().__init__(db)
         # Definition rows never go away: each (name, hash) is written once per process.
         self._known_definitions: set[tuple[str, str]] = set()
-        self._instance_writers = {flag: self._instance_writer(flag) for flag in (False, True)}
+        self._instance_writers = {
+            locked: self._group_writer(partial(self._insert_instances, locked=locked))
+            for locked in (False, True)
+        }
 
     async def ensure_definition(
         self,
@@ -110,7 +113,7 @@ class InstanceStore(Store):
                             new.source_code,
                             tx=Transaction(conn),
                         )
-                    await self._insert_instances(conn, locked, parameters)
+                    await self._insert_instances(conn, parameters, locked=locked)
         except DuplicateRecordError:
             async with self._db.use(None, read_only=True) as conn:
                 await refuse_twin(conn, _instances.c.instance_id, new.instance_id, "instance id")
@@ -123,8 +126,9 @@ class InstanceStore(Store):
     async def _insert_instances(
         self,
         conn: AsyncConnection,
-        locked: bool,
         parameters: dict[str, Any] | list[dict[str, Any]],
+        *,
+        locked: bool,
     ) -> None:
         def build() -> Executable:
             d = self._dialect
@@ -143,13 +147,6 @@ class InstanceStore(Store):
             return insert(_instances).values(values)
 
         await self._db.write(conn, ("create", locked), build, parameters)
-
-    def _instance_writer(self, locked: bool) -> GroupWriter[dict[str, Any]]:
-        async def write(rows: list[dict[str, Any]]) -> None:
-            async with self._db.use(None) as conn:
-                await self._insert_instances(conn, locked, rows)
-
-        return GroupWriter(write)
 
     async def get_instance(
         self, instance_id: str, *, tx: Transaction | None = None

@@ -7,10 +7,10 @@ The channel names and payload shapes are the peers' too: they live in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
+from romancy.tasks import cancel_and_wait
 from romancy.wire.notify import CHANNELS
 
 log = logging.getLogger("romancy.notify")
@@ -43,10 +43,7 @@ class Listener:
         self._task = asyncio.create_task(self._run(), name="romancy:listen")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         import psycopg

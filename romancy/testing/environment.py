@@ -26,7 +26,7 @@ from romancy.events import ingest_cloudevent
 from romancy.storage.deadlines import DeadlineStore
 from romancy.testing.history import History, HistoryEvent
 from romancy.wire.status import TERMINAL_STATUSES, InstanceStatus
-from romancy.workflow import Workflow
+from romancy.workflow import WorkflowRef
 
 #: Background intervals short enough that a test never waits on a poll for long.
 QUICK_OPTIONS: dict[str, Any] = {
@@ -128,17 +128,13 @@ class WorkflowEnvironment:
     # ------------------------------------------------------------------ workflows
 
     async def start(
-        self,
-        workflow: Workflow[Any, Any] | str,
-        input: Any = None,
-        *,
-        instance_id: str | None = None,
+        self, workflow: WorkflowRef, input: Any = None, *, instance_id: str | None = None
     ) -> str:
         """Start an instance (see :meth:`App.start_workflow`)."""
         return await self.app.start_workflow(workflow, input, instance_id=instance_id)
 
     async def execute(
-        self, workflow: Workflow[Any, Any] | str, input: Any = None, *, timeout: float = 30.0
+        self, workflow: WorkflowRef, input: Any = None, *, timeout: float = 30.0
     ) -> Any:
         """Start an instance and return its :meth:`result`."""
         return await self.result(await self.start(workflow, input), timeout=timeout)

@@ -127,51 +127,55 @@ def activity_completed(activity_name: str, result: Any) -> str:
 def activity_failed(
     activity_name: str, error: BaseException, *, terminal: bool, attempts: int
 ) -> str:
-    return dump(
-        {
-            "activity_name": activity_name,
-            "error_type": type(error).__name__,
-            "error_message": str(error),
-            "terminal": terminal,
-            "attempts": attempts,
-        }
-    )
+    outcome = {"terminal": terminal, "attempts": attempts}
+    return dump({"activity_name": activity_name} | _error_fields(error) | outcome)
 
 
-def timer_expired(timer_id: str, expires_at: datetime) -> str:
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A row the engine writes once, beside the steps: its key, event type and JSON text."""
+
+    activity_id: str
+    event_type: str
+    data: str
+
+
+def timer_expired(timer_id: str, expires_at: datetime) -> Row:
     # "result": null lets an Edda-shaped reader treat it like its own TimerExpired.
-    return dump({"timer_id": timer_id, "expires_at": format_time(expires_at), "result": None})
+    data = {"timer_id": timer_id, "expires_at": format_time(expires_at), "result": None}
+    return Row(timer_id, TIMER_EXPIRED, dump(data))
 
 
 def compensation_outcome(
     compensation_id: int, activity_id: str, activity_name: str, error: BaseException | None
-) -> str:
+) -> Row:
     data: dict[str, Any] = {
         "compensation_id": compensation_id,
         "activity_id": activity_id,
         "activity_name": activity_name,
     }
+    event_type = COMPENSATION_EXECUTED
     if error is not None:
-        data |= {"error_type": type(error).__name__, "error_message": str(error)}
-    return dump(data)
+        data |= _error_fields(error)
+        event_type = COMPENSATION_FAILED
+    return Row(compensation_activity_id(compensation_id), event_type, dump(data))
 
 
-def workflow_failed(error: BaseException, stack_trace: str) -> str:
-    return dump(
-        {
-            "error_type": type(error).__name__,
-            "error_message": str(error),
-            "stack_trace": stack_trace,
-        }
-    )
+def workflow_failed(error: BaseException, stack_trace: str) -> Row:
+    data = _error_fields(error) | {"stack_trace": stack_trace}
+    return Row(WORKFLOW_FAILED_ID, WORKFLOW_FAILED, dump(data))
 
 
-def workflow_cancelled(reason: str) -> str:
-    return dump({"reason": reason})
+def workflow_cancelled(reason: str) -> Row:
+    return Row(WORKFLOW_CANCELLED_ID, WORKFLOW_CANCELLED, dump({"reason": reason}))
 
 
-def carried(values: Mapping[str, str]) -> str:
-    return activity_completed(CARRIED_ID, dict(values))
+def carried(values: Mapping[str, str]) -> Row:
+    return Row(CARRIED_ID, ACTIVITY_COMPLETED, activity_completed(CARRIED_ID, dict(values)))
+
+
+def _error_fields(error: BaseException) -> dict[str, Any]:
+    return {"error_type": type(error).__name__, "error_message": str(error)}
 
 
 # ------------------------------------------------------------------------- readers

@@ -8,7 +8,6 @@ listeners read it as their own.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 RESUMABLE = "workflow_resumable"
 TIMER_EXPIRED = "workflow_timer_expired"
@@ -17,34 +16,28 @@ OUTBOX_PENDING = "workflow_outbox_pending"
 CHANNELS = (RESUMABLE, TIMER_EXPIRED, CHANNEL_MESSAGE, OUTBOX_PENDING)
 
 
+# Keys that carry the same value: Edda reads the short ones, Go the long ones (its
+# listener reads ``channel_name``, though Go itself sends ``channel``).
+_INSTANCE_ID = ("wf_id", "instance_id")
+_WORKFLOW_NAME = ("wf_name", "workflow_name")
+_CHANNEL = ("ch", "channel", "channel_name")
+_MESSAGE_ID = ("msg_id", "message_id")
+_EVENT_ID = ("evt_id", "event_id")
+
+
 def resumable_payload(instance_id: str, workflow_name: str) -> str:
     """An instance is ready to run (on :data:`RESUMABLE`)."""
-    return _compact(
-        {
-            "wf_id": instance_id,
-            "wf_name": workflow_name,
-            "instance_id": instance_id,
-            "workflow_name": workflow_name,
-        }
-    )
+    return _payload((_INSTANCE_ID, instance_id), (_WORKFLOW_NAME, workflow_name))
 
 
 def channel_message_payload(channel: str, message_id: str) -> str:
     """A message was published on ``channel`` (on :data:`CHANNEL_MESSAGE`)."""
-    return _compact(
-        {
-            "ch": channel,
-            "msg_id": message_id,
-            "channel": channel,
-            "channel_name": channel,
-            "message_id": message_id,
-        }
-    )
+    return _payload((_CHANNEL, channel), (_MESSAGE_ID, message_id))
 
 
 def outbox_payload(event_id: str, event_type: str) -> str:
     """An outbox event waits to be sent (on :data:`OUTBOX_PENDING`)."""
-    return _compact({"evt_id": event_id, "evt_type": event_type, "event_id": event_id})
+    return _payload((_EVENT_ID, event_id), (("evt_type",), event_type))
 
 
 def timer_payload(instance_id: str, timer_id: str, expires_at: str) -> str:
@@ -52,5 +45,10 @@ def timer_payload(instance_id: str, timer_id: str, expires_at: str) -> str:
     return _compact({"instance_id": instance_id, "timer_id": timer_id, "expires_at": expires_at})
 
 
-def _compact(value: dict[str, Any]) -> str:
+def _payload(*fields: tuple[tuple[str, ...], str]) -> str:
+    """Each value under every one of its keys."""
+    return _compact({key: value for keys, value in fields for key in keys})
+
+
+def _compact(value: dict[str, str]) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

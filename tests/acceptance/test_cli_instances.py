@@ -322,9 +322,11 @@ async def test_get_prints_a_failure_stack_trace_as_lines(seeded: Seeded) -> None
     try:
         failed = wh.workflow_failed(ValueError("card declined"), trace)
         await storage.history.append_history(
-            seeded.order, "workflow_failed", "WorkflowFailed", failed
+            seeded.order, failed.activity_id, failed.event_type, failed.data
         )
-        await storage.instances.update_instance(seeded.order, status="failed", output_data=failed)
+        await storage.instances.update_instance(
+            seeded.order, status="failed", output_data=failed.data
+        )
     finally:
         await storage.close()
     result = romancy("get", seeded.order, "--db", seeded.url)

@@ -9,7 +9,7 @@ module ``romancy.x`` and everything under it; a module that fits no row fails th
 
     layer  modules
     1      romancy.errors, romancy.limits, romancy.retry, romancy.hooks,
-           romancy.serialization, romancy.jsontext                     (base helpers)
+           romancy.serialization, romancy.jsontext, romancy.tasks      (base helpers)
     2      romancy.wire, romancy.storage, romancy.cloudevent,
            romancy.config      (shared shapes; config's defaults are wire values)
     3      romancy.engine
@@ -45,6 +45,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "romancy.hooks",
         "romancy.serialization",
         "romancy.jsontext",
+        "romancy.tasks",
     ),
     # config sits with wire: its defaults (the framework tag) are shared values.
     2: ("romancy.wire", "romancy.storage", "romancy.cloudevent", "romancy.config"),

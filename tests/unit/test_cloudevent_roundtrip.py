@@ -88,3 +88,23 @@ def test_binary_mode_round_trips(event: CloudEvent) -> None:
 def test_invalid_extension_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidValueError, match=r"name|core attribute"):
         check_event(CloudEvent(id="i", type="t", source="s", extensions={name: "v"}))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        CloudEvent(id="i\ud800", type="t", source="s"),
+        CloudEvent(id="i", type="t", source="s", subject="\udfff"),
+        CloudEvent(id="i", type="t", source="s", extensions={"ext": "é\ud83d"}),
+    ],
+    ids=["id", "subject", "extension"],
+)
+def test_lone_surrogates_are_refused(event: CloudEvent) -> None:
+    # Valid UTF-8 is what every backend and the HTTP modes can carry.
+    with pytest.raises(InvalidValueError, match=r"attribute '\w+' is not valid Unicode"):
+        check_event(event)
+
+
+def test_non_ascii_attributes_are_kept() -> None:
+    event = CloudEvent(id="é😀", type="日本", source="s", extensions={"ext": "\U0010ffff"})
+    assert check_event(event) == event

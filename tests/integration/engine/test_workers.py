@@ -168,7 +168,7 @@ async def test_runs_started_during_a_lease_renewal_keep_their_lock(
     # query is in flight are missing from the answer and must not be taken for lost.
     first = await app.start_workflow(wk_counted_flow, 0.5)
     await eventually(lambda: first in executions)
-    renewal = asyncio.ensure_future(app._engine.renew_leases())
+    renewal = asyncio.ensure_future(app.engine.renew_leases())
     starts = [app.start_workflow(wk_counted_flow, 0.2) for _ in range(10)]
     started_ids = [*await asyncio.gather(*starts), first]
     await renewal

@@ -203,6 +203,10 @@ class Boom(RuntimeError):
     pass
 
 
+def row(written: wh.Row) -> tuple[str, str]:
+    return written.event_type, written.data
+
+
 def our_history_records() -> list[tuple[str, str, Any]]:
     """(schema, event type, event_data) for every record our writers produce."""
     timeout = wm.timeout_record("orders", PUBLISHED)
@@ -214,23 +218,17 @@ def our_history_records() -> list[tuple[str, str, Any]]:
             "ActivityFailed",
             wh.activity_failed("a", Boom("no"), terminal=True, attempts=3),
         ),
-        (
-            "history-timer-expired",
-            "TimerExpired",
-            wh.timer_expired("sleep:1", PUBLISHED),
-        ),
+        ("history-timer-expired", *row(wh.timer_expired("sleep:1", PUBLISHED))),
         (
             "history-compensation-executed",
-            "CompensationExecuted",
-            wh.compensation_outcome(4, "reserve:1", "reserve", None),
+            *row(wh.compensation_outcome(4, "reserve:1", "reserve", None)),
         ),
         (
             "history-compensation-failed",
-            "CompensationFailed",
-            wh.compensation_outcome(4, "reserve:1", "reserve", Boom("undo failed")),
+            *row(wh.compensation_outcome(4, "reserve:1", "reserve", Boom("undo failed"))),
         ),
-        ("history-workflow-failed", "WorkflowFailed", wh.workflow_failed(Boom("x"), "Traceback…")),
-        ("history-workflow-cancelled", "WorkflowCancelled", wh.workflow_cancelled("")),
+        ("history-workflow-failed", *row(wh.workflow_failed(Boom("x"), "Traceback…"))),
+        ("history-workflow-cancelled", *row(wh.workflow_cancelled(""))),
         ("history-message-timeout", "MessageTimeout", timeout),
         ("history-message-timeout", "MessageTimeout", wm.timeout_record("orders", None)),
     ]
