@@ -1,19 +1,18 @@
-"""Stopping a background task that a component of this process started."""
+"""Stopping background tasks that a component of this process started."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 
-async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
-    """Cancel ``task`` (if any) and return once it has ended.
+async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel each task given (``None`` is skipped) and return once all have ended.
 
-    Its ``CancelledError`` is swallowed: the caller asked for the stop.
+    What they raise on the way out is swallowed: the caller asked for the stop, and a
+    task's own failure is its loop's to report.
     """
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)

@@ -20,6 +20,7 @@ from romancy import hooks as h
 from romancy.engine.cancellation import sleep_or_wake
 from romancy.engine.delivery import deliver_next, time_out
 from romancy.storage import TimerRecord, WaitingSubscriber
+from romancy.tasks import cancel_and_wait
 from romancy.wire import frameworks
 from romancy.wire import messages as wire
 
@@ -51,10 +52,7 @@ class BackgroundLoops:
         ]
 
     async def stop(self) -> None:
-        tasks = self._tasks + self._leader_tasks
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks, *self._leader_tasks)
         self._tasks, self._leader_tasks = [], []
         self.is_leader = False
         # Released whether or not this worker knew it led: the election may have been

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from romancy.tasks import cancel_and_wait
+
 _MAX_HEADER_BYTES = 64 * 1024
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
 
@@ -121,9 +123,7 @@ class StandInModel:
         """Stop listening and drop open connections."""
         if self._server is not None:
             self._server.close()
-            for task in self._handlers:
-                task.cancel()
-            await asyncio.gather(*self._handlers, return_exceptions=True)
+            await cancel_and_wait(*self._handlers)
             await self._server.wait_closed()
             self._server = None
 
