@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from romancy import durations
 from romancy.engine import definitions
 from romancy.engine._context import WorkflowContext
 from romancy.engine.executor import run_activity
@@ -66,9 +67,8 @@ def define_activity(
     """Define an activity (Go's ``DefineActivity`` with its options as keywords)."""
     if not callable(fn):
         raise ConfigurationError(f"activity {name!r} must be a function")
-    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
     activity: Activity[OutputT] = Activity(
-        name, fn, retry_policy, seconds, transactional, compensation
+        name, fn, retry_policy, durations.seconds(timeout), transactional, compensation
     )
     definitions.register_activity(activity)
     return activity

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from romancy import durations
 from romancy.engine._context import WorkflowContext
 from romancy.engine.messaging import publish_stored, store, take_pending, wake
 from romancy.engine.runtime import RuntimeOwner
@@ -121,8 +122,7 @@ async def receive(
     taken = await take_pending(storage, ctx.instance_id, step.id, subscription.mode, actual)
     if taken is not None:
         return _received(taken, type, channel)
-    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-    raise ChannelMessageSuspend(actual, step.id, seconds)
+    raise ChannelMessageSuspend(actual, step.id, durations.seconds(timeout))
 
 
 def _received(view: wire.MessageView, type_: Any, channel: str) -> ReceivedMessage[Any]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from romancy import durations
 from romancy import hooks as h
 from romancy.channels import ChannelMode, receive, subscribe
 from romancy.cloudevent import (
@@ -75,7 +76,7 @@ async def wait_event(
         await subscribe(ctx, event_type, ChannelMode.BROADCAST)
     started = time.monotonic()
     if not ctx.is_replaying:
-        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        seconds = durations.seconds(timeout)
         await h.emit(
             ctx.hooks.on_event_wait_start,
             h.EventWaitStartInfo(

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from romancy import durations
 from romancy import hooks as h
 from romancy.engine._context import WorkflowContext
 from romancy.engine.signals import TimerSuspend
@@ -21,7 +22,7 @@ async def sleep(
     ctx: WorkflowContext, duration: float | timedelta, *, timer_id: str | None = None
 ) -> None:
     """Suspend the workflow for ``duration`` (seconds or a timedelta)."""
-    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    seconds = durations.seconds(duration)
     await _wait(ctx, timer_id, lambda now: now + timedelta(seconds=seconds))
 
 

@@ -13,6 +13,7 @@ from opentelemetry.metrics import Counter, MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from romancy import durations
 from romancy import hooks as h
 from romancy.otel._flows import (
     ACTIVITY_ID,
@@ -32,8 +33,7 @@ _OK = Status(StatusCode.OK)
 
 
 def _ms(duration: timedelta | float) -> float:
-    seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
-    return round(seconds * 1000, 3)
+    return round(durations.seconds(duration) * 1000, 3)
 
 
 def _end(item: Activity, status: Status | None = None, **attributes: Any) -> None:

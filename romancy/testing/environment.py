@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from romancy import durations
 from romancy.activity import Activity
 from romancy.app import App
 from romancy.channels import publish
@@ -193,7 +194,7 @@ class WorkflowEnvironment:
     async def skip(self, span: timedelta | float) -> None:
         """Let ``span`` pass for the workflows: deadlines within it are due now (and
         fired at once); later ones come ``span`` sooner."""
-        seconds = span.total_seconds() if isinstance(span, timedelta) else float(span)
+        seconds = durations.seconds(span)
         if seconds < 0:
             raise InvalidValueError(f"skip needs a span of zero or more, not {span!r}")
         assert self._deadlines is not None

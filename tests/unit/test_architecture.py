@@ -9,7 +9,8 @@ module ``romancy.x`` and everything under it; a module that fits no row fails th
 
     layer  modules
     1      romancy.errors, romancy.limits, romancy.retry, romancy.hooks,
-           romancy.serialization, romancy.jsontext, romancy.tasks      (base helpers)
+           romancy.serialization, romancy.jsontext, romancy.tasks,
+           romancy.durations                                           (base helpers)
     2      romancy.wire, romancy.storage, romancy.cloudevent,
            romancy.config      (shared shapes; config's defaults are wire values)
     3      romancy.engine
@@ -46,6 +47,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "romancy.serialization",
         "romancy.jsontext",
         "romancy.tasks",
+        "romancy.durations",
     ),
     # config sits with wire: its defaults (the framework tag) are shared values.
     2: ("romancy.wire", "romancy.storage", "romancy.cloudevent", "romancy.config"),
