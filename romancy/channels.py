@@ -16,7 +16,6 @@ replay does not publish the message a second time.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,16 +38,10 @@ from romancy.serialization import from_json
 from romancy.storage import DatabaseURL, Storage, Transaction
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
+from romancy.wire.channels import direct_channel
+from romancy.wire.status import ChannelMode as ChannelMode  # re-exported: the mode belongs to this API
 
 T = TypeVar("T")
-
-
-class ChannelMode(enum.StrEnum):
-    """How a channel hands out messages (Go's ``ModeBroadcast`` … ``ModeDirect``)."""
-
-    BROADCAST = "broadcast"
-    COMPETING = "competing"
-    DIRECT = "direct"
 
 
 @dataclass(frozen=True)
@@ -186,7 +179,7 @@ async def send_to(
 ) -> str:
     """Send a message to one instance that subscribed to ``channel`` in direct mode."""
     check_name(target_instance_id, "target instance id")
-    target = _channel(f"{_channel(channel)}:{target_instance_id}")
+    target = _channel(direct_channel(_channel(channel), target_instance_id))
     return await _publish_step(
         ctx, f"send_to_{target_instance_id}_{channel}", target, data, metadata
     )
@@ -257,4 +250,4 @@ def _stored_mode(mode: ChannelMode) -> str:
 
 
 def _actual(ctx: WorkflowContext, channel: str, mode: ChannelMode) -> str:
-    return f"{channel}:{ctx.instance_id}" if mode is ChannelMode.DIRECT else channel
+    return direct_channel(channel, ctx.instance_id) if mode is ChannelMode.DIRECT else channel

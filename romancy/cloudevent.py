@@ -18,6 +18,7 @@ from typing import Any
 
 from romancy.errors import InvalidValueError
 from romancy.limits import NAME_MAX_CHARS, TEXT_MAX_BYTES, check_name
+from romancy.wire.channels import direct_channel
 
 SPECVERSION = "1.0"
 #: Extensions that target one instance (Go's and Edda's).
@@ -111,7 +112,7 @@ def event_channel(event: CloudEvent) -> str:
     """The channel an event is published to: its type, or ``"<type>:<romancyinstanceid>"``
     when it targets one instance (as Go does)."""
     target = event.extensions.get(ROMANCY_TARGET)
-    return f"{event.type}:{target}" if target else event.type
+    return direct_channel(event.type, target) if target else event.type
 
 
 def check_attribute(name: str, value: object, *, max_chars: int | None = None) -> str:

@@ -15,6 +15,7 @@ from romancy.engine.session import current_session
 from romancy.errors import InvalidValueError, RomancyError
 from romancy.limits import fit_name
 from romancy.wire import history as wire
+from romancy.wire.channels import direct_channel
 
 if TYPE_CHECKING:
     from romancy.engine.replay import ReplayLog
@@ -99,7 +100,7 @@ class WorkflowContext:
 
     def channel_name(self, channel: str) -> str:
         """The stored channel a logical channel maps to (``"<c>:<instance>"`` if direct)."""
-        return f"{channel}:{self.instance_id}" if channel in self._direct else channel
+        return direct_channel(channel, self.instance_id) if channel in self._direct else channel
 
     def note_subscription(self, channel: str, direct: bool) -> None:
         """Remember a subscription made by this run (direct ones map channel names)."""

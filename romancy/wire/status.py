@@ -1,8 +1,9 @@
-"""The status values every runtime writes, spelled once.
+"""The status and kind values every runtime writes, spelled once.
 
-``workflow_instances.status`` and ``outbox_events.status`` are read by Go Romancy, Edda
-and romancy alike, so their values are part of the shared database (docs/compat.md).
-Both enums are ``StrEnum``: a member compares equal to, and binds as, its text.
+``workflow_instances.status``, ``outbox_events.status``, ``channel_subscriptions.mode``
+and the ``data_type`` columns are read by Go Romancy, Edda and romancy alike, so their
+values are part of the shared database (docs/compat.md). Every enum here is a
+``StrEnum``: a member compares equal to, and binds as, its text.
 """
 
 from __future__ import annotations
@@ -59,3 +60,23 @@ RETRYABLE_OUTBOX_STATUSES: tuple[OutboxStatus, ...] = (
     OutboxStatus.PUBLISHED,
     OutboxStatus.EXPIRED,
 )
+
+
+class ChannelMode(StrEnum):
+    """How a channel hands out messages (Go's ``ModeBroadcast`` … ``ModeDirect``).
+
+    ``channel_subscriptions.mode`` holds ``broadcast`` or ``competing`` only: a direct
+    subscription is stored as broadcast on the instance's own channel
+    (:func:`romancy.wire.channels.direct_channel`), as both peers store it.
+    """
+
+    BROADCAST = "broadcast"
+    COMPETING = "competing"
+    DIRECT = "direct"
+
+
+class DataType(StrEnum):
+    """How a payload is stored (the ``data_type`` columns): JSON text or raw bytes."""
+
+    JSON = "json"  # in the text column (``data``, ``event_data``)
+    BINARY = "binary"  # in the ``*_binary`` column
