@@ -33,6 +33,7 @@ from romancy.hooks import WorkflowHooks
 from romancy.limits import check_name
 from romancy.serialization import loads
 from romancy.storage import Storage, TimerRecord, WaitingSubscriber, is_transient
+from romancy.wire.notify import RESUMABLE, resumable_payload
 from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
 
 log = logging.getLogger("romancy.engine")
@@ -350,16 +351,13 @@ class Engine:
         self.timers.add(expires_at)
 
     async def fire_timer(self, timer: TimerRecord) -> bool:
-        """Record an expired timer and resume its workflow here (leader only)."""
+        """Record an expired timer and resume its workflow here, or hand it back to the
+        workers of the service that defines it (leader only)."""
         # Finished even if a shutdown interrupts: it holds the instance's lock.
         return await finish_first(self._fire_timer(timer))
 
     async def _fire_timer(self, timer: TimerRecord) -> bool:
-        if (
-            timer.workflow_name not in self.workflows
-            or timer.instance_id in self._runs
-            or timer.instance_id in self._preparing
-        ):
+        if timer.instance_id in self._runs or timer.instance_id in self._preparing:
             return False
         if not await transitions.record_timer_fired(
             self.storage, self.worker_id, self.config.stale_lock_timeout, timer
@@ -371,6 +369,14 @@ class Engine:
                 timer.instance_id, timer.workflow_name, timer.timer_id, datetime.now(UTC)
             ),
         )
+        if timer.workflow_name not in self.workflows:
+            # Services that define different workflows share one leader: hand the instance
+            # back, running and unlocked, to the workers that define it, and wake them.
+            await self.storage.locks.unlock_instance(timer.instance_id, self.worker_id)
+            await self.storage.notify(
+                RESUMABLE, resumable_payload(timer.instance_id, timer.workflow_name)
+            )
+            return True
         run = await self._prepare(timer.instance_id)  # we hold the lock: re-entrant
         if run is not None:
             self._spawn(run)

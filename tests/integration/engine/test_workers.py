@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -77,6 +77,26 @@ async def test_unregistered_and_foreign_instances_are_left_alone(
         row = await app.get_instance(instance.instance_id)
         assert (row.status, row.locked_by) == ("running", None)
         assert await history_ids(app, instance.instance_id) == []
+
+
+async def test_the_leader_fires_timers_of_workflows_another_service_defines(
+    app: App, storage: Storage
+) -> None:
+    # Services that define different workflows share one database and one leader: the
+    # leader records the expiry and hands the instance back, running and unlocked, to the
+    # workers that define it (a worker of this App would resume it; none here does).
+    elsewhere = _instance("defined_by_another_service")
+    await storage.instances.create_instance(elsewhere)
+    await storage.history.add_timer(
+        elsewhere.instance_id, "sleep:1", datetime.now(UTC) - timedelta(seconds=1)
+    )
+    await storage.instances.update_instance(elsewhere.instance_id, status="waiting_for_timer")
+    await eventually(lambda: app.is_leader, what="the App leads")
+    await wait_for_status(app, elsewhere.instance_id, "running", timeout=10)
+    row = await app.get_instance(elsewhere.instance_id)
+    assert row.locked_by is None
+    assert await history_ids(app, elsewhere.instance_id) == ["sleep:1"]
+    assert await storage.history.find_due_timers("romancy-py", limit=10) == []
 
 
 async def test_shutdown_hands_running_work_to_another_worker(app: App, storage: Storage) -> None:
