@@ -26,6 +26,7 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy import ColumnElement, Table, func, select
 
+from romancy.cloudevent_http import STRUCTURED
 from romancy.storage import Storage
 from romancy.storage.tables import (
     channel_messages,
@@ -332,9 +333,7 @@ class Cell:
     async def post_event(self, url: str, event: dict[str, Any]) -> None:
         """POST a structured-mode CloudEvent; any 2xx is accepted."""
         async with httpx.AsyncClient(timeout=30) as client:
-            response = await client.post(
-                url, json=event, headers={"content-type": "application/cloudevents+json"}
-            )
+            response = await client.post(url, json=event, headers={"content-type": STRUCTURED})
         if response.status_code // 100 != 2:
             raise CellFailure(f"POST {url} answered {response.status_code}: {response.text[:300]}")
 

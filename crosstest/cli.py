@@ -19,12 +19,11 @@ import argparse
 import logging
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import romancy
 from romancy import WorkflowContext
-from romancy.serialization import format_time, parse_time
+from romancy.serialization import parse_time
 
 from . import program
 
@@ -40,24 +39,19 @@ async def subscriber(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, An
         await romancy.subscribe(ctx, channel, spec.get("channel_mode") or "broadcast")
         message = await romancy.receive(ctx, channel, timeout=spec.get("timeout_seconds"))
     except romancy.ChannelMessageTimeoutError:
-        return {"received": False, "error": "timeout"}
+        return program.timed_out()
     except romancy.RomancyError as error:
-        return {"received": False, "error": str(error)}
+        return program.not_received(str(error))
     problem = _strict_problem(message.data) if spec.get("message_type") == "strict" else None
     if problem:
-        return {"received": False, "error": problem}
+        return program.not_received(problem)
     if "recur" not in spec:
-        return {"received": True, "message": message.data, "metadata": message.metadata}
+        return program.received(message.data, message.metadata)
     # --recur: receive once per run, carrying what was received into the next run.
     messages = [*spec["messages"], message.data]
     if spec["recur"] > 0:
         return await romancy.recur(ctx, {**spec, "recur": spec["recur"] - 1, "messages": messages})
-    return {
-        "received": True,
-        "message": message.data,
-        "metadata": message.metadata,
-        "messages": messages,
-    }
+    return program.received(message.data, message.metadata, messages)
 
 
 @romancy.workflow(name=f"{PREFIX}_event_waiter")
@@ -69,17 +63,8 @@ async def event_waiter(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, 
             ctx, spec["event_type"], timeout=spec.get("timeout_seconds")
         )
     except romancy.ChannelMessageTimeoutError:
-        return {"received": False, "error": "timeout"}
-    return {
-        "received": True,
-        "message": event.data,
-        "metadata": {
-            "id": event.id,
-            "type": event.type,
-            "source": event.source,
-            **event.extensions,
-        },
-    }
+        return program.timed_out()
+    return program.event_received(event.data, event.id, event.type, event.source, event.extensions)
 
 
 @romancy.workflow(name=f"{PREFIX}_publisher")
@@ -87,8 +72,8 @@ async def publisher(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, Any
     try:
         await romancy.publish(ctx, spec["channel"], _message(spec), metadata=spec.get("metadata"))
     except romancy.RomancyError as error:
-        return {"published": False, "error": str(error)}
-    return {"published": True}
+        return program.send_result("published", str(error))
+    return program.send_result("published")
 
 
 @romancy.workflow(name=f"{PREFIX}_send_to")
@@ -102,17 +87,12 @@ async def send_to(ctx: WorkflowContext, spec: dict[str, Any]) -> dict[str, Any]:
             metadata=spec.get("metadata"),
         )
     except romancy.RomancyError as error:
-        return {"sent": False, "error": str(error)}
-    return {"sent": True}
+        return program.send_result("sent", str(error))
+    return program.send_result("sent")
 
 
 def _message(spec: dict[str, Any]) -> dict[str, Any]:
-    """Go's ``TestMessage``: text, an RFC 3339 timestamp, data."""
-    return {
-        "text": spec["text"],
-        "timestamp": format_time(datetime.now(UTC)),
-        "data": spec.get("data"),
-    }
+    return program.sent_message(spec["text"], spec.get("data"))
 
 
 def _strict_problem(data: Any) -> str | None:
@@ -160,7 +140,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any] | None:
         try:
             return await app.wait_for_result(instance_id, timeout=wait)  # type: ignore[no-any-return]
         except TimeoutError:
-            raise RuntimeError("timeout waiting for workflow completion") from None
+            raise RuntimeError(program.NO_RESULT) from None
 
 
 #: How late our receive timeout is noticed, on top of ``--timeout``.

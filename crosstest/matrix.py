@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+from romancy.errors import describe
 from romancy.storage import Storage, parse_database_url
 from romancy.validation.database import check_database
 
@@ -134,7 +135,7 @@ class Matrix:
         except CellFailure as failure:
             return FAIL, str(failure)
         except Exception as error:  # a broken case is a failure of the cell, with its cause
-            return FAIL, f"{type(error).__name__}: {error}"
+            return FAIL, describe(error)
         finally:
             await cell.close()
             if own:

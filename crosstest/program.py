@@ -1,8 +1,10 @@
-"""The crosstest program's command line, shared by every runtime's crosstest.
+"""The crosstest program's contract, shared by every runtime's crosstest.
 
-Go's ``cmd/crosstest`` flags and defaults, the usage checks, and the run: logs on
-stderr, one indented JSON object on stdout, exit 1 with ``Error: …`` on any failure.
-Standard library only: Edda's driver runs it inside Edda's own virtual environment.
+Go's ``cmd/crosstest`` flags and defaults, the usage checks, the run (logs on stderr,
+one indented JSON object on stdout, exit 1 with ``Error: …`` on any failure), the
+message a sender sends and the results the workflows return
+(``schema/json/crosstest-output.json``). Standard library only: Edda's driver loads it
+by path inside Edda's own virtual environment, where romancy is not installed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 MODES = ("subscriber", "publisher", "send-to", "event-waiter", "serve")
@@ -129,3 +132,44 @@ def json_object(text: str, flag: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise RuntimeError(f"{flag} must be a JSON object")
     return value
+
+
+#: Why a run fails when its workflow has no result within the wait of :func:`workflow_spec`.
+NO_RESULT = "timeout waiting for workflow completion"
+
+
+def sent_message(text: str, data: Any) -> dict[str, Any]:
+    """Go's ``TestMessage``, what a publisher or send-to sends: text, the time sent
+    (RFC 3339 UTC with ``Z``, as ``romancy.serialization.format_time`` writes it; this
+    module cannot import romancy), data."""
+    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return {"text": text, "timestamp": stamp, "data": data}
+
+
+def received(message: Any, metadata: Any, messages: list[Any] | None = None) -> dict[str, Any]:
+    """A receiver's result; ``messages`` is a recurring subscriber's every message."""
+    result = {"received": True, "message": message, "metadata": metadata}
+    return result if messages is None else {**result, "messages": messages}
+
+
+def event_received(
+    data: Any, event_id: str, event_type: str, source: str, extensions: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An event-waiter's result: the event's data, its attributes as the metadata."""
+    metadata = {"id": event_id, "type": event_type, "source": source, **extensions}
+    return received(data, metadata)
+
+
+def not_received(error: str) -> dict[str, Any]:
+    """A receiver's result when nothing usable arrived; ``error`` says why."""
+    return {"received": False, "error": error}
+
+
+def timed_out() -> dict[str, Any]:
+    """A receiver's result when its timeout passed first."""
+    return not_received("timeout")
+
+
+def send_result(key: str, error: str | None = None) -> dict[str, Any]:
+    """A sender's result under ``key`` (``published`` or ``sent``), with the error if any."""
+    return {key: True} if error is None else {key: False, "error": error}

@@ -18,6 +18,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from romancy.serialization import format_time
+
 from .results import FAIL, FIXED, KNOWN, NOT_RUN, PASS, STATUSES, CellResult, DatabaseCheck
 
 _SHORT = {PASS: "pass", FAIL: "FAIL", KNOWN: "known", FIXED: "FIXED?", NOT_RUN: "-"}
@@ -91,7 +93,7 @@ def document(
     """The JSON report: ``runtimes`` maps each name to why it could not run (or None),
     ``backends`` each backend name to its dialect."""
     return {
-        "generated_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "generated_at": format_time(datetime.now(UTC)),
         "runtimes": {
             name: {"available": reason is None, "reason": reason}
             for name, reason in runtimes.items()

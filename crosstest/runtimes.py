@@ -27,6 +27,7 @@ from typing import Any
 
 from romancy.storage import parse_database_url
 from romancy.storage.migrations import bundled_migrations_dir
+from romancy.wire import frameworks
 
 from .venvs import SUITE, edda_venv, peer_dir
 
@@ -86,11 +87,11 @@ ROMANCY_CLI = (sys.executable, "-m", "romancy")
 def romancy_py() -> Runtime:
     command = (sys.executable, "-m", PACKAGE)
     if importlib.util.find_spec("uvicorn") is not None:
-        return Runtime("romancy-py", "romancy-py", command, cli=ROMANCY_CLI, cli_json=True)
+        return Runtime("romancy-py", frameworks.OURS, command, cli=ROMANCY_CLI, cli_json=True)
     # A plain `pip install romancy` has no HTTP server; every other mode still runs.
     return Runtime(
         "romancy-py",
-        "romancy-py",
+        frameworks.OURS,
         command,
         modes=ALL_MODES - {"serve"},
         mode_notes={"serve": "romancy-py serves HTTP with uvicorn: pip install 'romancy[http]'"},
@@ -121,12 +122,12 @@ def edda(python: Path | None = None) -> Runtime:
     if not python.exists():
         return Runtime(
             "edda",
-            "python",
+            frameworks.EDDA,
             unavailable=f"no Edda virtual environment at {python.parent.parent} "
             "(scripts/test.sh creates it; or set ROMANCY_EDDA_VENV)",
         )
     command = (str(python), str(driver), "crosstest")
-    return Runtime("edda", "python", command, database=edda_url, no_cli=EDDA_NO_CLI)
+    return Runtime("edda", frameworks.EDDA, command, database=edda_url, no_cli=EDDA_NO_CLI)
 
 
 def go_url(url: str) -> str:
@@ -140,12 +141,14 @@ def go(binary: str | None = None) -> Runtime:
     binary = binary or os.environ.get("ROMANCY_GO_CROSSTEST")
     if binary:
         if not Path(binary).is_file():
-            return Runtime("go", "go", unavailable=f"ROMANCY_GO_CROSSTEST={binary} does not exist")
-        return Runtime("go", "go", (binary,), modes=GO_MODES, database=go_url, **go_cli())
+            return Runtime(
+                "go", frameworks.GO, unavailable=f"ROMANCY_GO_CROSSTEST={binary} does not exist"
+            )
+        return Runtime("go", frameworks.GO, (binary,), modes=GO_MODES, database=go_url, **go_cli())
     built, reason = _build_go_crosstest()
     if built is None:
-        return Runtime("go", "go", unavailable=reason)
-    return Runtime("go", "go", (str(built),), modes=GO_MODES, database=go_url, **go_cli())
+        return Runtime("go", frameworks.GO, unavailable=reason)
+    return Runtime("go", frameworks.GO, (str(built),), modes=GO_MODES, database=go_url, **go_cli())
 
 
 def go_cli() -> dict[str, Any]:
@@ -228,7 +231,7 @@ def from_spec(spec: str) -> Runtime:
     if name == "go" and len(words) == 1:
         return go(words[0])
     if name == "romancy-py":
-        return Runtime(name, name, tuple(words), cli=ROMANCY_CLI, cli_json=True)
+        return Runtime(name, frameworks.OURS, tuple(words), cli=ROMANCY_CLI, cli_json=True)
     return Runtime(name, name, tuple(words), modes=GO_MODES, database=go_url)
 
 

@@ -24,8 +24,7 @@ def check_name(value: object, what: str, *, max_chars: int = NAME_MAX_CHARS) -> 
 
     ``what`` names the argument in the error, e.g. ``"channel name"``.
     """
-    if not isinstance(value, str):
-        raise InvalidValueError(f"{what} must be a string, not {type(value).__name__}")
+    value = _string(value, what)
     if not value:
         raise InvalidValueError(f"{what} must not be empty")
     if len(value) > max_chars:
@@ -35,14 +34,22 @@ def check_name(value: object, what: str, *, max_chars: int = NAME_MAX_CHARS) -> 
     return value
 
 
-def check_text(value: str, what: str, *, max_bytes: int | None = TEXT_MAX_BYTES) -> str:
-    """``value`` if it has no NUL and (when ``max_bytes`` is set) fits in that many bytes."""
+def check_text(value: object, what: str, *, max_bytes: int | None = TEXT_MAX_BYTES) -> str:
+    """``value`` if it is a string without NUL that (when ``max_bytes`` is set) fits in
+    that many bytes; ``what`` names the argument in the error."""
+    value = _string(value, what)
     if "\x00" in value:
         raise InvalidValueError(f"{what} contains a NUL character, which databases cannot store")
     if max_bytes is not None:
         size = len(value.encode("utf-8", errors="surrogatepass"))
         if size > max_bytes:
             raise InvalidValueError(f"{what} is {size} bytes; the limit is {max_bytes}")
+    return value
+
+
+def _string(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidValueError(f"{what} must be a string, not {type(value).__name__}")
     return value
 
 

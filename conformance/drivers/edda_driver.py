@@ -22,14 +22,14 @@ import json
 import logging
 import re
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 
 def _load_program() -> ModuleType:
-    """The crosstest command line shared with our own program (``crosstest/program.py``).
+    """The crosstest contract shared with our own program (``crosstest/program.py``):
+    its command line and its output shapes.
 
     It needs only the standard library, so Edda's interpreter loads it by its path, which is
     the same relative to this file in a checkout and in the installed package; importing it
@@ -112,12 +112,11 @@ def _define_workflows() -> dict[str, Any]:
             await edda.subscribe(ctx, channel, channel_mode or "broadcast")
             message = await edda.receive(ctx, channel, timeout_seconds=timeout_seconds)
         except TimeoutError:
-            return {"received": False, "error": "timeout"}
+            return program.timed_out()
         except failures as error:  # the crosstest contract reports, never fails
-            return {"received": False, "error": str(error)}
-        got = {"received": True, "message": message.data, "metadata": message.metadata}
+            return program.not_received(str(error))
         if recur is None:
-            return got
+            return program.received(message.data, message.metadata)
         # --recur: Edda's recur starts a new instance (continued_from) with these arguments.
         so_far = [*(messages or []), message.data]
         if recur > 0:
@@ -129,7 +128,7 @@ def _define_workflows() -> dict[str, Any]:
                 recur=recur - 1,
                 messages=so_far,
             )
-        return {**got, "messages": so_far}
+        return program.received(message.data, message.metadata, so_far)
 
     @edda.workflow
     async def edda_crosstest_event_waiter(
@@ -138,23 +137,20 @@ def _define_workflows() -> dict[str, Any]:
         try:
             event = await edda.wait_event(ctx, event_type, timeout_seconds=timeout_seconds)
         except TimeoutError:
-            return {"received": False, "error": "timeout"}
-        metadata = {"id": event.id, "type": event.type, "source": event.source}
-        return {
-            "received": True,
-            "message": event.data,
-            "metadata": {**metadata, **event.extensions},
-        }
+            return program.timed_out()
+        return program.event_received(
+            event.data, event.id, event.type, event.source, event.extensions
+        )
 
     @edda.workflow
     async def edda_crosstest_publisher(
         ctx: Any, channel: str, text: str, data: Any, metadata: Any
     ) -> dict[str, Any]:
         try:
-            await edda.publish(ctx, channel, _message(text, data), metadata=metadata)
+            await edda.publish(ctx, channel, program.sent_message(text, data), metadata=metadata)
         except failures as error:
-            return {"published": False, "error": str(error)}
-        return {"published": True}
+            return program.send_result("published", str(error))
+        return program.send_result("published")
 
     @edda.workflow
     async def edda_crosstest_send_to(
@@ -162,11 +158,15 @@ def _define_workflows() -> dict[str, Any]:
     ) -> dict[str, Any]:
         try:
             await edda.send_to(
-                ctx, target_instance_id, _message(text, data), channel=channel, metadata=metadata
+                ctx,
+                target_instance_id,
+                program.sent_message(text, data),
+                channel=channel,
+                metadata=metadata,
             )
         except failures as error:
-            return {"sent": False, "error": str(error)}
-        return {"sent": True}
+            return program.send_result("sent", str(error))
+        return program.send_result("sent")
 
     return {
         "subscriber": edda_crosstest_subscriber,
@@ -174,11 +174,6 @@ def _define_workflows() -> dict[str, Any]:
         "publisher": edda_crosstest_publisher,
         "send-to": edda_crosstest_send_to,
     }
-
-
-def _message(text: str, data: Any) -> dict[str, Any]:
-    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    return {"text": text, "timestamp": stamp, "data": data}
 
 
 def _crosstest(argv: list[str]) -> int:
@@ -299,7 +294,7 @@ async def _result(app: Any, instance_id: str, wait: float) -> dict[str, Any]:
         if status in ("failed", "cancelled"):
             raise RuntimeError(f"workflow {status}: {instance.get('output_data')}")
         await asyncio.sleep(0.1)
-    raise RuntimeError("timeout waiting for workflow completion")
+    raise RuntimeError(program.NO_RESULT)
 
 
 async def _successor(app: Any, instance_id: str) -> str | None:

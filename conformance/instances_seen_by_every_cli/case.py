@@ -4,10 +4,10 @@ their statuses and their times."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from romancy.serialization import parse_time
+from romancy.serialization import as_utc, parse_time
 from romancy.wire.status import InstanceStatus
 
 from .. import _case
@@ -122,5 +122,4 @@ async def _compare(
 
 def _utc(moment: datetime) -> str:
     """A time as UTC ISO 8601, to the microsecond the database keeps."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat()
+    return as_utc(moment).isoformat()

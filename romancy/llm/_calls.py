@@ -17,7 +17,6 @@ from typing_extensions import Unpack
 
 from romancy.activity import Activity
 from romancy.context import WorkflowContext
-from romancy.errors import InvalidValueError
 from romancy.limits import check_text
 from romancy.llm._options import CallOptions, LLMOptions
 from romancy.llm._request import (
@@ -38,8 +37,6 @@ T = TypeVar("T")
 
 def prompt_messages(prompt: str) -> list[ModelMessage]:
     """A one-turn conversation (the prompt checked)."""
-    if not isinstance(prompt, str):
-        raise InvalidValueError(f"prompt must be a string, not {type(prompt).__name__}")
     check_text(prompt, "prompt", max_bytes=None)
     return to_model_messages([user_message(prompt)])
 

@@ -122,8 +122,6 @@ def _integer(low: int) -> Any:
 
 
 def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidValueError(f"{what} must be a string, not {type(value).__name__}")
     return check_text(value, what, max_bytes=None)
 
 

@@ -164,9 +164,7 @@ def _one(item: MessageLike, what: str) -> ModelMessage:
             f"{{'role', 'content'}} mapping, not {type(item).__name__}"
         )
     role, content = item.get("role"), item.get("content")
-    if not isinstance(content, str):
-        raise InvalidValueError(f"{what}: content must be a string")
-    check_text(content, f"{what} content", max_bytes=None)
+    content = check_text(content, f"{what} content", max_bytes=None)
     part: ModelRequestPart
     if role == "assistant":
         return ModelResponse(parts=[TextPart(content)])

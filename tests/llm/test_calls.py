@@ -209,6 +209,8 @@ async def test_a_malformed_structured_answer_is_retried_as_a_failed_attempt(app:
         ("stop", "END", "LLM option stop must be a list of strings"),
         ("tempreature", 1, "unknown LLM option 'tempreature'"),
         ("system", "a\x00b", "LLM option system contains a NUL character"),
+        ("system", 5, "LLM option system must be a string, not int"),
+        ("prompt", ["hi"], "prompt must be a string, not list"),
     ],
 )
 async def test_bad_options_fail_before_any_step_or_request(
@@ -227,6 +229,24 @@ async def test_bad_options_fail_before_any_step_or_request(
         r.activity_id.startswith("llm_call")
         for r in await app.storage.history.load_history(instance_id)
     )
+
+
+@romancy.workflow
+async def llm_bad_conversation(ctx: WorkflowContext, base_url: str) -> str:
+    messages: list[Any] = [user_message("Hello"), {"role": "assistant", "content": 42}]
+    answer = await call_messages(ctx, messages, model="stand-in", base_url=base_url)
+    return answer.text
+
+
+async def test_a_message_whose_content_is_not_text_is_named_with_its_type(app: App) -> None:
+    async with StandInModel(scripted(["never"])) as model:
+        instance_id = await app.start_workflow(llm_bad_conversation, model.base_url)
+        with pytest.raises(WorkflowFailedError) as failure:
+            await app.wait_for_result(instance_id, timeout=30)
+
+    assert failure.value.error_type == "InvalidValueError"
+    assert failure.value.error_message == "message 1 content must be a string, not int"
+    assert model.requests == []
 
 
 async def test_a_provider_whose_package_is_missing_names_the_pip_line(app: App) -> None:
