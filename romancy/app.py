@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -28,7 +27,7 @@ from romancy.errors import (
 from romancy.http import RomancyASGI
 from romancy.limits import check_name
 from romancy.outbox import OutboxRelayer
-from romancy.serialization import from_json, loads, parse_time
+from romancy.serialization import from_json, loads
 from romancy.storage import (
     InstancePage,
     InstanceQuery,
@@ -206,10 +205,11 @@ class App:
             self.engine.resume_wakeup.set()
         elif channel == notify.TIMER_EXPIRED:
             # A timer registered elsewhere: the leader's check runs when it is due.
-            try:
-                self.engine.timers.add(parse_time(json.loads(payload)["expires_at"]))
-            except (ValueError, KeyError, TypeError):
+            expires_at = notify.timer_expiry(payload)
+            if expires_at is None:
                 self.engine.timers.wakeup.set()
+            else:
+                self.engine.timers.add(expires_at)
         elif channel == notify.CHANNEL_MESSAGE:
             # The publisher delivers into the waiters itself, lock-first: look for a
             # missed wake-up only once it has had the time to, instead of racing it.
@@ -327,8 +327,7 @@ class App:
         for record in await self.storage.history.load_history(instance_id):
             if record.event_type == wire.WORKFLOW_FAILED:
                 return wire.failure_of(record)
-        data = loads(output_data) if output_data else {}
-        return str(data.get("error_type", "Error")), str(data.get("error_message", ""))
+        return wire.read_failure(loads(output_data))
 
     async def _cancel_reason(self, instance_id: str) -> str:
         for record in await self.storage.history.load_history(instance_id):

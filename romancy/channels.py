@@ -39,7 +39,9 @@ from romancy.storage import DatabaseURL, Storage, Transaction
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
 from romancy.wire.channels import direct_channel
-from romancy.wire.status import ChannelMode as ChannelMode  # re-exported: the mode belongs to this API
+from romancy.wire.status import (
+    ChannelMode as ChannelMode,  # re-exported: the mode belongs to this API
+)
 
 T = TypeVar("T")
 
@@ -245,8 +247,9 @@ def _mode(mode: ChannelMode | str) -> ChannelMode:
         ) from None
 
 
-def _stored_mode(mode: ChannelMode) -> str:
-    return "competing" if mode is ChannelMode.COMPETING else "broadcast"
+def _stored_mode(mode: ChannelMode) -> ChannelMode:
+    # Direct is stored as broadcast on the instance's own channel, as the peers store it.
+    return ChannelMode.COMPETING if mode is ChannelMode.COMPETING else ChannelMode.BROADCAST
 
 
 def _actual(ctx: WorkflowContext, channel: str, mode: ChannelMode) -> str:

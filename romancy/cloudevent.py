@@ -21,6 +21,8 @@ from romancy.limits import NAME_MAX_CHARS, TEXT_MAX_BYTES, check_name
 from romancy.wire.channels import direct_channel
 
 SPECVERSION = "1.0"
+#: The content type of JSON data, and the default of every event romancy builds.
+JSON_CONTENT_TYPE = "application/json"
 #: Extensions that target one instance (Go's and Edda's).
 ROMANCY_TARGET = "romancyinstanceid"
 EDDA_TARGET = "eddainstanceid"
@@ -89,7 +91,10 @@ def check_event(event: CloudEvent) -> CloudEvent:
     (:func:`romancy.wire.messages.cloudevent_message`), which every ingestion goes through.
     """
     if event.specversion != SPECVERSION:
-        raise InvalidValueError(f"specversion must be the string '1.0', not {event.specversion!r}")
+        # At most 40 characters of the repr: the value may come from a request.
+        raise InvalidValueError(
+            f"specversion must be the string {SPECVERSION!r}, not {event.specversion!r:.40}"
+        )
     for name in ("id", "source", "type"):
         check_attribute(name, getattr(event, name))
     for name in ("datacontenttype", "dataschema", "subject"):

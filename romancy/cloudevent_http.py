@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 from romancy.cloudevent import (
     CORE_ATTRIBUTES,
-    SPECVERSION,
+    JSON_CONTENT_TYPE,
     CloudEvent,
     check_event,
     check_extension_name,
@@ -44,7 +44,7 @@ def media_type(content_type: str | None) -> str:
 def is_json(content_type: str | None) -> bool:
     """Whether data of this content type is JSON (``application/json``, ``*/*+json``)."""
     kind = media_type(content_type)
-    return kind in ("application/json", "text/json") or kind.endswith("+json")
+    return kind in (JSON_CONTENT_TYPE, "text/json") or kind.endswith("+json")
 
 
 def from_http(
@@ -60,7 +60,7 @@ def from_http(
     if "ce-specversion" in headers:
         return _binary(headers, body, max_depth)
     kind = media_type(headers.get("content-type"))
-    if kind not in (STRUCTURED, "application/json", ""):
+    if kind not in (STRUCTURED, JSON_CONTENT_TYPE, ""):
         raise InvalidValueError(
             f"not a CloudEvent: no ce-specversion header and content type {kind[:60]!r}"
         )
@@ -72,7 +72,7 @@ def from_http(
 
 def to_binary(event: CloudEvent) -> tuple[dict[str, str], bytes]:
     """``(headers, body)`` of ``event`` in binary mode."""
-    headers = {f"ce-{name}": header_value(value) for name, value in _attributes(event).items()}
+    headers = {f"ce-{name}": _header_value(value) for name, value in _attributes(event).items()}
     body, content_type = _body(event.data, event.datacontenttype)
     if content_type is not None:
         headers["content-type"] = content_type
@@ -147,16 +147,13 @@ def _event(attributes: dict[str, Any], data: Any, content_type: Any) -> CloudEve
     missing = [n for n in ("specversion", "id", "source", "type") if n not in attributes]
     if missing:
         raise InvalidValueError(f"missing required attribute(s): {', '.join(missing)}")
-    if attributes["specversion"] != SPECVERSION:
-        raise InvalidValueError(
-            f"specversion must be the string '1.0', not {str(attributes['specversion'])[:40]!r}"
-        )
     moment = parse_rfc3339(attributes["time"]) if "time" in attributes else None
     return check_event(
         CloudEvent(
             id=attributes["id"],
             type=attributes["type"],
             source=attributes["source"],
+            specversion=attributes["specversion"],
             time=moment,
             datacontenttype=content_type,
             dataschema=attributes.get("dataschema"),
@@ -199,7 +196,7 @@ def _attributes(event: CloudEvent) -> dict[str, Any]:
     return attributes
 
 
-def header_value(value: Any) -> str:
+def _header_value(value: Any) -> str:
     """An attribute value as a ``ce-*`` header: percent-encoded UTF-8, as the binding says."""
     if isinstance(value, bool):
         value = "true" if value else "false"
@@ -213,4 +210,4 @@ def _body(data: Any, content_type: str | None) -> tuple[bytes, str | None]:
         return data, content_type
     if isinstance(data, str) and content_type is not None and not is_json(content_type):
         return data.encode("utf-8"), content_type
-    return dumps(data, what="event data").encode("ascii"), content_type or "application/json"
+    return dumps(data, what="event data").encode("ascii"), content_type or JSON_CONTENT_TYPE

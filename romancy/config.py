@@ -20,13 +20,15 @@ from romancy.retry import RetryPolicy
 from romancy.wire import frameworks
 
 _FRAMEWORK = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
+#: The database an App (and the ``romancy`` command) uses when none is named.
+DEFAULT_DATABASE = "romancy.db"
 
 
 @dataclass(frozen=True)
 class AppConfig:
     """Every App option. Build one directly or pass the same names to ``App(...)``."""
 
-    database: str = "romancy.db"
+    database: str = DEFAULT_DATABASE
     service_name: str = "romancy-service"
     worker_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     #: Value of ``workflow_instances.framework`` on our rows (docs/compat.md).

@@ -25,7 +25,9 @@ from romancy import hooks as h
 from romancy.channels import ChannelMode, receive, subscribe
 from romancy.cloudevent import (
     EDDA_TARGET,
+    JSON_CONTENT_TYPE,
     ROMANCY_TARGET,
+    SPECVERSION,
     CloudEvent,
     check_attribute,
     check_event,
@@ -52,7 +54,7 @@ class ReceivedEvent(Generic[T]):
     type: str
     source: str
     data: T
-    specversion: str = "1.0"
+    specversion: str = SPECVERSION
     time: datetime | None = None
     datacontenttype: str | None = None
     subject: str | None = None
@@ -172,7 +174,7 @@ async def send_event(
     data: Any,
     *,
     event_id: str | None = None,
-    content_type: str = "application/json",
+    content_type: str = JSON_CONTENT_TYPE,
 ) -> str:
     """Queue a CloudEvent in the outbox; returns its id.
 

@@ -20,6 +20,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
+from romancy.cloudevent import JSON_CONTENT_TYPE
 from romancy.cloudevent_http import BATCH, from_http, media_type
 from romancy.config import AppConfig
 from romancy.engine.runtime import RuntimeOwner
@@ -199,7 +200,7 @@ async def _respond(send: Send, status: int, body: dict[str, Any]) -> None:
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", JSON_CONTENT_TYPE.encode()),
                 (b"content-length", str(len(payload)).encode("ascii")),
             ],
         }

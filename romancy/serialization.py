@@ -50,8 +50,9 @@ def dumps(value: Any, *, what: str = "value") -> str:
 
 
 def loads(text: str | None) -> Any:
-    """Parse JSON text (``None`` stays ``None``)."""
-    return None if text is None else json.loads(text)
+    """Parse JSON text; ``None`` and empty text are ``None`` (a column some runtime left
+    empty holds no value)."""
+    return json.loads(text) if text else None
 
 
 def _encode(value: Any, what: str, path: str) -> Any:
@@ -95,18 +96,19 @@ def _unencodable(value: Any, what: str, path: str, reason: str) -> Serialization
     return SerializationError(f"cannot store the {what}{where}: {shown}: {reason}")
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` as an aware UTC datetime (a naive value is taken as UTC already)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def format_time(value: dt.datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix (naive values are taken as UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    text = value.astimezone(dt.UTC).isoformat()
-    return text.replace("+00:00", "Z")
+    return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> dt.datetime:
     """An aware UTC datetime from RFC 3339 / ISO 8601 text (naive text is taken as UTC)."""
-    parsed = dt.datetime.fromisoformat(text.strip())
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    return as_utc(dt.datetime.fromisoformat(text.strip()))
 
 
 def from_json(data: Any, hint: Any, *, what: str = "value") -> Any:

@@ -8,7 +8,6 @@ resumes (on any worker) from its history. Timer ids are Go Romancy's: ``sleep:1`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +15,7 @@ from romancy import durations
 from romancy import hooks as h
 from romancy.engine._context import WorkflowContext
 from romancy.engine.signals import TimerSuspend
+from romancy.storage.tables import ceil_second
 
 
 async def sleep(
@@ -44,8 +44,7 @@ async def _wait(
     if expires_at <= now:
         return  # nothing to wait for; replaying returns here too
     step.ensure_new_allowed()
-    # Stored timestamps keep whole seconds: round up so a timer never fires early.
-    expires_at = datetime.fromtimestamp(math.ceil(expires_at.timestamp()), UTC)
+    expires_at = ceil_second(expires_at)  # so a timer never fires early
     await h.emit(
         ctx.hooks.on_timer_start,
         h.TimerStartInfo(ctx.instance_id, ctx.workflow_name, step.id, expires_at),

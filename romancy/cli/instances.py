@@ -7,7 +7,6 @@ Both read the shared schema, so they show what Go Romancy (framework ``go``), Ed
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from romancy.cli.options import (
     database_url,
     json_flag,
     limit_flag,
+    print_json,
     value_check,
 )
 from romancy.errors import InvalidValueError, WorkflowNotFoundError
@@ -117,7 +117,7 @@ async def run_list(args: argparse.Namespace) -> int:
             "next_page_token": page.next_page_token,
             "has_more": page.has_more,
         }
-        print(json.dumps(data, ensure_ascii=False))
+        print_json(data)
         return 0
     if not page.instances:
         print("No workflow instances found.")
@@ -180,17 +180,15 @@ async def run_get(args: argparse.Namespace) -> int:
             raise WorkflowNotFoundError(args.instance_id)
         history = await _read(storage, lambda: storage.history.load_history(args.instance_id))
     if args.json:
-        data = instance.summary() | {
+        data = instance.details() | {
             "source_hash": instance.source_hash,
             "continued_from": instance.continued_from,
             "locked_by": instance.locked_by,
             "locked_at": _iso(instance.locked_at),
             "lock_expires_at": _iso(instance.lock_expires_at),
-            "input": _parse(instance.input_data),
-            "output": _parse(instance.output_data),
-            "history": [_event_json(event) for event in history],
+            "history": [event.export() for event in history],
         }
-        print(json.dumps(data, ensure_ascii=False))
+        print_json(data)
         return 0
     print("\n".join(_describe(instance, history)))
     return 0
@@ -234,7 +232,7 @@ def _pretty(text: str | None) -> list[str]:
 
 def _event_text(event: HistoryRecord) -> list[str]:
     """A history row's data: compact JSON, raw text or ``<N bytes>``."""
-    if event.data_type == "binary" or event.event_data_binary is not None:
+    if event.is_binary:
         return [f"<{len(event.event_data_binary or b'')} bytes>"]
     if not event.event_data:
         return []
@@ -259,23 +257,6 @@ def _json_lines(text: str, indent: int | None) -> list[str]:
     return lines
 
 
-def _event_json(event: HistoryRecord) -> dict[str, Any]:
-    binary = event.data_type == "binary" or event.event_data_binary is not None
-    return {
-        "id": event.id,
-        "event_type": event.event_type,
-        "activity_id": event.activity_id,
-        "created_at": _iso(event.created_at),
-        "data_type": "binary" if binary else "json",
-        # Binary payloads travel as base64 text; JSON payloads parsed (raw text if invalid).
-        "data": (
-            base64.b64encode(event.event_data_binary or b"").decode("ascii")
-            if binary
-            else _parse(event.event_data)
-        ),
-    }
-
-
 # ------------------------------------------------------------------------ helpers
 
 
@@ -288,16 +269,6 @@ async def _open(args: argparse.Namespace, *, writing: bool = False) -> AsyncIter
         yield storage
     finally:
         await storage.close()
-
-
-def _parse(text: str | None) -> Any:
-    """The JSON value of ``text``; the text itself when it is not JSON."""
-    if text is None or text == "":
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def _clock(moment: datetime) -> str:

@@ -7,12 +7,15 @@ import json
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from romancy.channels import publish
 from romancy.cli.options import add_command, add_database_flag, database_url
+from romancy.cloudevent import JSON_CONTENT_TYPE, ROMANCY_TARGET, SPECVERSION
 from romancy.errors import ConfigurationError, RomancyError
+from romancy.serialization import format_time
 
 DEFAULT_URL = "http://localhost:8080"
 
@@ -54,14 +57,14 @@ async def run_event(args: argparse.Namespace) -> int:
     """
     data = _json_argument(args.json_data, "JSON data")
     envelope = {
-        "specversion": "1.0",
+        "specversion": SPECVERSION,
         "type": args.event_type,
         "source": args.source,
         "id": f"cli-{time.time_ns()}",
-        "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "datacontenttype": "application/json",
+        "time": format_time(datetime.now(UTC)),
+        "datacontenttype": JSON_CONTENT_TYPE,
         "data": data,
-        "romancyinstanceid": args.instance_id,
+        ROMANCY_TARGET: args.instance_id,
     }
     url = args.url.rstrip("/") + "/"
     print(f"Accepted by {url}: {_delivery(await _post(url, envelope))}")
@@ -91,7 +94,8 @@ async def run_cancel(args: argparse.Namespace) -> int:
     with --reason. Talks HTTP only: no database needed.
     """
     payload = {"reason": args.reason} if args.reason else None
-    await _post(f"{args.url.rstrip('/')}/cancel/{args.instance_id}", payload)
+    # The id is one path segment, whatever it holds ("/", "#", "?", "%", spaces).
+    await _post(f"{args.url.rstrip('/')}/cancel/{quote(args.instance_id, safe='')}", payload)
     print(f"✓ Workflow cancelled: {args.instance_id}")
     return 0
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from romancy.cli.options import USAGE_ERROR, add_command, add_database_flag, database_url, json_flag
+from romancy.cli.options import (
+    USAGE_ERROR,
+    add_command,
+    add_database_flag,
+    database_url,
+    json_flag,
+    print_json,
+)
 from romancy.cli.progress import progress
 from romancy.storage import MigrationRunner, Storage
 from romancy.storage.census import stored_rows
@@ -100,4 +106,7 @@ async def _status(args: argparse.Namespace, runner: MigrationRunner) -> None:
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], lines: list[str]) -> None:
-    print(json.dumps(data) if args.json else "\n".join(lines))
+    if args.json:
+        print_json(data)
+    else:
+        print("\n".join(lines))

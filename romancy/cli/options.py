@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
+from romancy.config import DEFAULT_DATABASE
 from romancy.errors import ConfigurationError, InvalidValueError
 from romancy.limits import check_limit
 from romancy.storage import DatabaseURL, parse_database_url
 
-DEFAULT_DATABASE = "romancy.db"
 #: Exit code of a mistake on the command line (a failure while working exits 1).
 USAGE_ERROR = 2
 
@@ -66,6 +67,11 @@ def add_command(
 def json_flag(parser: argparse.ArgumentParser) -> None:
     """``--json``: print one JSON object instead of text."""
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def print_json(data: object) -> None:
+    """Print what ``--json`` asks for: one JSON object on one line, non-ASCII as is."""
+    print(json.dumps(data, ensure_ascii=False))
 
 
 def value_check(check: Callable[[str], object]) -> Callable[[str], object]:

@@ -6,11 +6,17 @@ The outbox table is shared, so both work on every runtime's events.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from romancy.cli.instances import _clock, _iso, _open, _table
-from romancy.cli.options import add_command, add_database_flag, json_flag, limit_flag, value_check
+from romancy.cli.options import (
+    add_command,
+    add_database_flag,
+    json_flag,
+    limit_flag,
+    print_json,
+    value_check,
+)
 from romancy.storage import OutboxEntry
 from romancy.storage.outbox import check_status
 from romancy.storage.reading import explained as _read
@@ -78,7 +84,7 @@ async def run_list(args: argparse.Namespace) -> int:
             "outbox events",
         )
     if args.json:
-        print(json.dumps({"events": [_entry_json(e) for e in events]}, ensure_ascii=False))
+        print_json({"events": [_entry_json(e) for e in events]})
         return 0
     if not events:
         print("No outbox events found.")
@@ -115,7 +121,7 @@ async def run_retry(args: argparse.Namespace) -> int:
         )
     if args.json:
         data = {"reset": reset, "status": args.status, "event_ids": args.event_ids}
-        print(json.dumps(data, ensure_ascii=False))
+        print_json(data)
         return 0
     print(f"Reset {_count(reset)} from {args.status} to pending")
     skipped = len(set(args.event_ids)) - reset

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from typing import Any
 
-from romancy.cli.options import add_command, add_database_flag, database_url, json_flag
+from romancy.cli.options import (
+    add_command,
+    add_database_flag,
+    database_url,
+    json_flag,
+    print_json,
+)
 from romancy.errors import ConfigurationError
 from romancy.testing.replay import load_histories, replay
 from romancy.workflow import Workflow, get_workflow
@@ -79,7 +84,7 @@ async def run_replay(args: argparse.Namespace) -> int:
                 for o in report.outcomes
             ],
         }
-        print(json.dumps(data, ensure_ascii=False))
+        print_json(data)
     else:
         for outcome in report.outcomes:
             print(f"{outcome.instance_id}: {'ok' if outcome.ok else 'VIOLATION'} ({outcome.ended})")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from romancy.cli.options import add_command, add_database_flag, database_url, json_flag
+from romancy.cli.options import (
+    add_command,
+    add_database_flag,
+    database_url,
+    json_flag,
+    print_json,
+)
 from romancy.cli.progress import progress
 from romancy.storage.reading import open_for_reading
 from romancy.validation.database import DatabaseReport, check_database
@@ -41,7 +46,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def _emit(args: argparse.Namespace, report: DatabaseReport) -> None:
     if args.json:
-        print(json.dumps(report.as_json(), ensure_ascii=False))
+        print_json(report.as_json())
         return
     for note in report.notes:
         print(f"Note: {note}", file=sys.stderr)

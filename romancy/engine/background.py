@@ -1,9 +1,11 @@
 """The worker's background loops.
 
-On every worker: lease renewal of local runs and the resumption loop, which picks
-up our ``running`` instances nobody holds, with adaptive backoff and jitter. On the
-leader only (elected through our own system lock): firing due timers, recovering
-expired locks, finishing interrupted endings, and the recur check.
+On every worker: lease renewal of local runs; the resumption loop, which picks up
+``running`` instances nobody holds of the workflows this worker defines, with adaptive
+backoff and jitter; finishing their interrupted endings. On the leader only (elected
+through our own system lock): firing due timers and ending receive timeouts of every
+service's workflows (docs/engine.md, "Workers"), recovering expired locks, the recur
+check.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from romancy import hooks as h
 from romancy.engine.cancellation import sleep_or_wake
-from romancy.engine.delivery import deliver_next, time_out
+from romancy.engine.delivery import announce_resumable, deliver_next, time_out
 from romancy.storage import TimerRecord, WaitingSubscriber
 from romancy.tasks import cancel_and_wait
 from romancy.wire import frameworks
@@ -48,6 +50,10 @@ class BackgroundLoops:
         self._tasks = [
             _spawn("lease renewal", _every(config.lock_renewal_interval, self.engine.renew_leases)),
             _spawn("resumption", self._resumption_loop()),
+            _spawn(
+                "interrupted endings",
+                _every(config.stale_lock_interval, self._finish_interrupted_endings),
+            ),
             _spawn("leader election", self._leader_election()),
         ]
 
@@ -72,13 +78,11 @@ class BackgroundLoops:
             started = 0
             try:
                 found = await engine.storage.instances.find_resumable(
-                    config.framework, limit=config.max_workflows_per_batch
+                    config.framework, tuple(engine.workflows), limit=config.max_workflows_per_batch
                 )
                 for instance_id, name in found:
                     if name in engine.workflows and instance_id not in engine.running:
                         started += await engine.resume(instance_id, limited=True)
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning("resumption loop: %s", error)
             if started:
@@ -97,8 +101,6 @@ class BackgroundLoops:
                 leading = await engine.storage.locks.try_system_lock(
                     config.leader_lock_name, engine.worker_id, config.leader_lease_duration
                 )
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning("leader election: %s", error)
                 leading = False
@@ -143,8 +145,6 @@ class BackgroundLoops:
                     config.framework, limit=config.max_timers_per_batch
                 )
                 await asyncio.gather(*(fire(t) for t in due))
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning("timer check: %s", error)
                 due = []
@@ -194,8 +194,6 @@ class BackgroundLoops:
                     no_binary_for=wire.NO_BINARY_READERS,
                 )
                 await asyncio.gather(*(handle(w, deliver_next) for w in missed))
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning("message check: %s", error)
             await sleep_or_wake(
@@ -213,12 +211,17 @@ class BackgroundLoops:
     async def _recover_locks(self) -> None:
         engine = self.engine
         released = await engine.storage.locks.release_expired_locks(engine.config.framework)
-        for instance_id, _name, status in released:
+        for instance_id, name, status in released:
             log.warning("released the expired lock of instance %s (%s)", instance_id, status)
+            await announce_resumable(engine.storage, instance_id, name)
         if released:
             engine.resume_wakeup.set()
+
+    async def _finish_interrupted_endings(self) -> None:
+        # Every worker, for the workflows it defines: it alone can run their compensations.
+        engine = self.engine
         for instance_id in await engine.storage.instances.find_interrupted_endings(
-            engine.config.framework
+            engine.config.framework, tuple(engine.workflows)
         ):
             await engine.resume(instance_id, limited=True)
 
@@ -237,7 +240,5 @@ async def _every(interval: float, action: Callable[[], Awaitable[object]]) -> No
         await asyncio.sleep(interval * random.uniform(0.75, 1.25))
         try:
             await action()
-        except asyncio.CancelledError:
-            raise
         except Exception as error:
             log.warning("%s: %s", getattr(action, "__name__", "background task"), error)

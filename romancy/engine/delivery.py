@@ -21,7 +21,7 @@ from romancy.wire import frameworks
 from romancy.wire import history as wire_history
 from romancy.wire import messages as wire
 from romancy.wire.notify import RESUMABLE, resumable_payload
-from romancy.wire.status import InstanceStatus
+from romancy.wire.status import ChannelMode, InstanceStatus
 
 log = logging.getLogger("romancy.delivery")
 
@@ -78,10 +78,15 @@ async def _deliver_locked(storage: Storage, owner: str, waiting: WaitingSubscrib
         return False  # delivered concurrently by someone else
     finally:
         await storage.locks.unlock_instance(waiting.instance_id, owner)
-    # Announced only now: a worker woken at the commit would find the instance still
-    # locked by this delivery, skip it, and wait for its next poll.
-    await storage.notify(RESUMABLE, resumable_payload(waiting.instance_id, waiting.workflow_name))
+    await announce_resumable(storage, waiting.instance_id, waiting.workflow_name)
     return True
+
+
+async def announce_resumable(storage: Storage, instance_id: str, workflow_name: str) -> None:
+    """Wake the workers that run ``workflow_name`` (a NOTIFY on PostgreSQL; elsewhere their
+    resumption poll finds the instance). Called once the instance is unlocked: a worker
+    woken at the commit would find it still locked, skip it, and wait for its next poll."""
+    await storage.notify(RESUMABLE, resumable_payload(instance_id, workflow_name))
 
 
 async def _deliver(storage: Storage, waiting: WaitingSubscriber, tx: Transaction) -> bool:
@@ -141,7 +146,7 @@ async def take_next(
         if row is None:
             return None
         message = wire.read_stored(row)
-        if mode != "competing" and wire.addressed_elsewhere(message, instance_id):
+        if mode != ChannelMode.COMPETING and wire.addressed_elsewhere(message, instance_id):
             await storage.channels.advance_cursors(instance_id, channel, row.sequence, tx=tx)
             cursor = row.sequence
             continue
@@ -169,15 +174,16 @@ async def wake_waiters(
     done: list[str] = []
     competing_served = False
     for waiting in await storage.channels.waiting(channel, instance_id=only_instance):
-        if waiting.mode == "competing" and (
-            competing_served or not await storage.channels.next_message(channel, "competing", 0)
+        if waiting.mode == ChannelMode.COMPETING and (
+            competing_served
+            or not await storage.channels.next_message(channel, ChannelMode.COMPETING, 0)
         ):
             # Taken already (by a consumer that was running, or by the one just served):
             # one read instead of a whole lock-first attempt per remaining waiter.
             continue
         if await deliver_next(storage, worker_id, waiting):
             done.append(waiting.instance_id)
-            competing_served = competing_served or waiting.mode == "competing"
+            competing_served = competing_served or waiting.mode == ChannelMode.COMPETING
             if delivered is not None:
                 await delivered(waiting)
     return done
@@ -216,4 +222,6 @@ async def _time_out(storage: Storage, owner: str, waiting: WaitingSubscriber) ->
                 )
     finally:
         await storage.locks.unlock_instance(waiting.instance_id, owner)
+    if recorded:  # the instance may be another worker's, or another service's
+        await announce_resumable(storage, waiting.instance_id, waiting.workflow_name)
     return recorded

@@ -17,7 +17,7 @@ from romancy.engine import transitions
 from romancy.engine.cancellation import finish_first
 from romancy.engine.deadlines import LocalDeadlines
 from romancy.engine.definitions import Workflow, WorkflowRef, WorkflowRegistry
-from romancy.engine.delivery import wake_waiters
+from romancy.engine.delivery import announce_resumable, wake_waiters
 from romancy.engine.run import WorkflowRun
 from romancy.engine.runtime import Outcome
 from romancy.engine.signals import ChannelMessageSuspend
@@ -33,7 +33,6 @@ from romancy.hooks import WorkflowHooks
 from romancy.limits import check_name
 from romancy.serialization import loads
 from romancy.storage import Storage, TimerRecord, WaitingSubscriber, is_transient
-from romancy.wire.notify import RESUMABLE, resumable_payload
 from romancy.wire.status import ACTIVE_STATUSES, InstanceStatus
 
 log = logging.getLogger("romancy.engine")
@@ -101,10 +100,8 @@ class Engine:
     # ------------------------------------------------------------------- starting
 
     async def start(self, workflow: WorkflowRef, input: Any, instance_id: str | None = None) -> str:
-        """Create the instance (already locked by us) and run it in the background.
-
-        ``workflow`` is a workflow or the name of one registered here.
-        """
+        """Create the instance (locked by us) and run it in the background; ``workflow`` is
+        a workflow or the name of one registered here."""
         if isinstance(workflow, str):
             found = self.workflows.get(workflow)
             if found is None:
@@ -255,8 +252,8 @@ class Engine:
             await self.cancel(instance_id, reason)  # its status moved meanwhile: decide again
             return
         # Compensate and finish here if nobody holds it. A holder elsewhere sees the
-        # status at its next lease renewal and does it; the leader's recovery finishes
-        # cancellations nobody could (holder died, workflow not registered where asked).
+        # status at its next lease renewal and does it; a worker that defines the workflow
+        # finishes cancellations nobody could (holder died, workflow not defined here).
         if await self.resume(instance_id) and (local := self._runs.get(instance_id)):
             await asyncio.gather(local.task, return_exceptions=True)
 
@@ -373,9 +370,7 @@ class Engine:
             # Services that define different workflows share one leader: hand the instance
             # back, running and unlocked, to the workers that define it, and wake them.
             await self.storage.locks.unlock_instance(timer.instance_id, self.worker_id)
-            await self.storage.notify(
-                RESUMABLE, resumable_payload(timer.instance_id, timer.workflow_name)
-            )
+            await announce_resumable(self.storage, timer.instance_id, timer.workflow_name)
             return True
         run = await self._prepare(timer.instance_id)  # we hold the lock: re-entrant
         if run is not None:

@@ -194,10 +194,9 @@ class WorkflowRun:
                 await self._lost_or_cancelled()
                 return
             await run_compensations(self.host, self.instance_id, self.workflow.name)
-        output = {"error_type": type(error).__name__, "error_message": str(error)}
         await self._finish(
             InstanceStatus.FAILED,
-            dumps(output),
+            dumps(wire.failure_fields(error)),
             self.host.hooks.on_workflow_failed,
             partial(h.WorkflowFailedInfo, self.instance_id, self.workflow.name, error),
             from_status=(InstanceStatus.RUNNING, InstanceStatus.COMPENSATING),
@@ -220,11 +219,11 @@ class WorkflowRun:
                 status, output = InstanceStatus.CANCELLED, dumps(wire.event_payload(cancelled))
             else:
                 failed = records.get(wire.WORKFLOW_FAILED_ID)
-                error_type, message = (
+                failure = (
                     wire.failure_of(failed) if failed else ("Error", "interrupted during rollback")
                 )
                 status = InstanceStatus.FAILED
-                output = dumps({"error_type": error_type, "error_message": message})
+                output = dumps(wire.failure_fields(failure))
             await self.host.storage.history.delete_timers(self.instance_id, tx=tx)
             done = await self._end(
                 tx, status, output, from_status=(*ACTIVE_STATUSES, InstanceStatus.CANCELLED)

@@ -9,7 +9,7 @@ from typing import Any
 from romancy.config import AppConfig
 from romancy.engine.definitions import Workflow
 from romancy.engine.signals import ChannelMessageSuspend, SuspendSignal, TimerSuspend
-from romancy.serialization import dumps, format_time, to_json
+from romancy.serialization import dumps, to_json
 from romancy.storage import NewInstance, Storage, TimerRecord, Transaction
 from romancy.storage.payloads import check_payload
 from romancy.wire import history as wire
@@ -98,7 +98,7 @@ async def register_wait(
         await storage.history.add_timer(
             instance_id, signal.timer_id, signal.expires_at, activity_id=signal.timer_id, tx=tx
         )
-        payload = notify.timer_payload(instance_id, signal.timer_id, format_time(signal.expires_at))
+        payload = notify.timer_payload(instance_id, signal.timer_id, signal.expires_at)
         await storage.notify(notify.TIMER_EXPIRED, payload, tx=tx)
         return InstanceStatus.WAITING_FOR_TIMER, signal.timer_id
     assert isinstance(signal, ChannelMessageSuspend)

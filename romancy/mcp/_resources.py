@@ -13,14 +13,13 @@ from urllib.parse import unquote
 import mcp.types as types
 
 from romancy.app import App
+from romancy.cloudevent import JSON_CONTENT_TYPE
 from romancy.errors import InvalidValueError
-from romancy.serialization import loads
 
 INSTANCES_URI = "romancy://instances"
 INSTANCE_TEMPLATE = "romancy://instances/{instance_id}"
 #: Instances in the list resource, newest first.
 LIST_LIMIT = 100
-JSON_MIME = "application/json"
 
 RESOURCES = [
     types.Resource(
@@ -29,7 +28,7 @@ RESOURCES = [
         title="Workflow instances",
         description=f"The {LIST_LIMIT} newest workflow instances of this App: id, workflow, "
         "status and times.",
-        mime_type=JSON_MIME,
+        mime_type=JSON_CONTENT_TYPE,
     )
 ]
 TEMPLATES = [
@@ -39,7 +38,7 @@ TEMPLATES = [
         title="One workflow instance",
         description="A workflow instance by id (percent-encode it): status, times, input "
         "and output.",
-        mime_type=JSON_MIME,
+        mime_type=JSON_CONTENT_TYPE,
     )
 ]
 
@@ -57,7 +56,7 @@ async def read(app: App, uri: str) -> types.ReadResourceResult:
         body = await _instance(app, unquote(uri[len(prefix) :]))
     text = json.dumps(body, ensure_ascii=False, indent=2)
     return types.ReadResourceResult(
-        contents=[types.TextResourceContents(uri=uri, mime_type=JSON_MIME, text=text)]
+        contents=[types.TextResourceContents(uri=uri, mime_type=JSON_CONTENT_TYPE, text=text)]
     )
 
 
@@ -70,9 +69,4 @@ async def _instance_list(app: App) -> dict[str, Any]:
 
 
 async def _instance(app: App, instance_id: str) -> dict[str, Any]:
-    instance = await app.get_instance(instance_id)
-    return {
-        **instance.summary(),
-        "input": loads(instance.input_data),
-        "output": loads(instance.output_data),
-    }
+    return (await app.get_instance(instance_id)).details()

@@ -1,29 +1,32 @@
 """Sends queued outbox events to the broker as CloudEvents over HTTP.
 
 Each pass claims a batch (``processing``; see ``romancy.storage.outbox``), POSTs every
-event, and records the outcome: 2xx → ``published``; 4xx (but 408/429) → ``invalid``,
+event, and records the outcome: 2xx → ``published``; 4xx (but 408/425/429) → ``invalid``,
 never retried; anything else → retried with backoff, ``failed`` after
 ``outbox_max_retries`` attempts. Binary content mode by default (``ce-*`` headers, the
 data as the body, as Go Romancy sends); structured mode on request
-(``application/cloudevents+json``).
+(``application/cloudevents+json``). An event whose stored data is not the JSON its
+content type claims cannot be sent in structured mode: it becomes ``invalid`` at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 import random
+from typing import Any
 
 import httpx
 
-from romancy.cloudevent_http import header_value
+from romancy.cloudevent import JSON_CONTENT_TYPE, CloudEvent
+from romancy.cloudevent_http import is_json, media_type, to_binary, to_structured
 from romancy.config import AppConfig
 from romancy.engine.cancellation import sleep_or_wake
-from romancy.serialization import format_time
+from romancy.errors import MalformedJSONError, describe
+from romancy.jsontext import parse_json
 from romancy.storage import OutboxRecord, Storage
 from romancy.tasks import cancel_and_wait
+from romancy.wire.status import DataType
 
 log = logging.getLogger("romancy.outbox")
 
@@ -66,8 +69,6 @@ class OutboxRelayer:
         while True:
             try:
                 sent = await self.relay_once()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning("outbox pass failed: %s", error)
                 sent = 0
@@ -81,12 +82,17 @@ class OutboxRelayer:
     async def _deliver(self, event: OutboxRecord) -> None:
         outbox = self._storage.outbox
         try:
-            content, headers = self._request(event)
+            headers, content = self._request(event)
+        except MalformedJSONError as error:
+            # The stored data does not match its content type: no retry can send it.
+            await outbox.invalid(event.event_id, describe(error))
+            return
+        try:
             response = await self._client.post(
                 self._config.broker_url, content=content, headers=headers
             )
         except httpx.HTTPError as error:
-            await self._failed(event, f"{type(error).__name__}: {error}")
+            await self._failed(event, describe(error))
             return
         if response.is_success:
             await outbox.published(event.event_id)
@@ -107,29 +113,33 @@ class OutboxRelayer:
         )
         await self._storage.outbox.retry_later(event.event_id, error, give_up=give_up)
 
-    def _request(self, event: OutboxRecord) -> tuple[bytes, dict[str, str]]:
-        """Body and headers of the CloudEvent POST (binary or structured mode)."""
-        attributes = {
-            "specversion": "1.0",
-            "id": event.event_id,
-            "source": event.event_source,
-            "type": event.event_type,
-            "time": format_time(event.created_at),
-        }
-        body: bytes = (
+    def _request(self, event: OutboxRecord) -> tuple[dict[str, str], bytes]:
+        """Headers and body of the CloudEvent POST (binary or structured mode)."""
+        binary = event.data_type == DataType.BINARY
+        raw: bytes = (
             event.event_data_binary
-            if event.data_type == "binary" and event.event_data_binary is not None
+            if binary and event.event_data_binary is not None
             else (event.event_data or "").encode("utf-8")
         )
-        content_type = event.content_type or "application/json"
-        if not self._config.outbox_structured:
-            headers = {f"ce-{name}": header_value(value) for name, value in attributes.items()}
-            headers["content-type"] = content_type
-            return body, headers
-        envelope: dict[str, object] = {**attributes, "datacontenttype": content_type}
-        if event.data_type == "binary":
-            envelope["data_base64"] = base64.b64encode(body).decode("ascii")
-        elif body:
-            envelope["data"] = json.loads(body) if "json" in content_type else body.decode("utf-8")
-        encoded = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-        return encoded, {"content-type": "application/cloudevents+json"}
+        content_type = event.content_type or JSON_CONTENT_TYPE
+        data: Any = raw  # binary mode: the stored data as it is
+        if self._config.outbox_structured and not binary:
+            data = _structured_data(raw, content_type)
+        cloud_event = CloudEvent(
+            id=event.event_id,
+            type=event.event_type,
+            source=event.event_source,
+            time=event.created_at,
+            datacontenttype=content_type,
+            data=data,
+        )
+        return (to_structured if self._config.outbox_structured else to_binary)(cloud_event)
+
+
+def _structured_data(raw: bytes, content_type: str) -> Any:
+    """Stored text as a structured envelope's ``data``: parsed when its type is JSON."""
+    if not raw:
+        return None
+    if is_json(content_type):
+        return parse_json(raw, what=f"the event data ({media_type(content_type)})")
+    return raw.decode("utf-8")

@@ -26,6 +26,7 @@ from romancy.storage.tables import (
     workflow_instances,
 )
 from romancy.storage.waiting import missed_query, waiting_query
+from romancy.wire.status import ChannelMode
 
 if TYPE_CHECKING:
     from romancy.storage.connection import Transaction
@@ -77,7 +78,7 @@ class ChannelStore(Store):
             .order_by(_msgs.c.id)
             .limit(1)
         )
-        if mode == "competing":
+        if mode == ChannelMode.COMPETING:
             claimed = exists().where(_claims.c.message_id == _msgs.c.message_id)
             query = query.where(not_(claimed))
             if self._dialect.supports_skip_locked and tx is not None:
@@ -95,7 +96,7 @@ class ChannelStore(Store):
         claim it by its text id and delete the message (competing). ``False``: claimed
         already."""
         conn = tx.connection
-        if mode != "competing":
+        if mode != ChannelMode.COMPETING:
             await self.advance_cursors(instance_id, channel, message.sequence, tx=tx)
             return True
         try:
@@ -185,7 +186,7 @@ class ChannelStore(Store):
                 )
                 return
             start = None
-            if mode == "broadcast":
+            if mode == ChannelMode.BROADCAST:
                 start = await conn.scalar(
                     select(func.coalesce(func.max(_msgs.c.id), 0)).where(
                         self._exact(_msgs.c.channel, channel)

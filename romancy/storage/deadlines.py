@@ -15,6 +15,7 @@ from sqlalchemy import exists, select, update
 
 from romancy.storage.execution import Store
 from romancy.storage.tables import (
+    ceil_second,
     channel_subscriptions,
     workflow_instances,
     workflow_timer_subscriptions,
@@ -60,7 +61,7 @@ class DeadlineStore(Store):
         rounded up to the next whole second before deciding what falls within it.
         """
         now = datetime.now(UTC)
-        cutoff = _ceil_second(now + span)
+        cutoff = ceil_second(now + span)
         due = now.replace(microsecond=0) - timedelta(seconds=1)  # past on any clock reading
         moved = 0
         async with self._db.use(None, atomic=True) as conn:
@@ -97,8 +98,3 @@ class DeadlineStore(Store):
                 if (await conn.execute(select(check))).scalar():
                     return False
         return True
-
-
-def _ceil_second(moment: datetime) -> datetime:
-    whole = moment.replace(microsecond=0)
-    return whole if whole == moment else whole + timedelta(seconds=1)

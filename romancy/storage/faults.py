@@ -13,21 +13,37 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from romancy.errors import DatabaseUnavailableError, DuplicateRecordError
+from romancy.storage.dialects.base import driver_error
 from romancy.storage.urls import DatabaseURL
 
 if TYPE_CHECKING:
     from romancy.storage.dialects import Dialect
 
 
+def driver_reason(error: BaseException) -> str:
+    """The driver's message for ``error`` on one line, or its class name when it has none."""
+    orig = driver_error(error)
+    lines = _message(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
+def _message(orig: BaseException) -> str:
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):  # PyMySQL: (errno, message)
+        return str(args[1])
+    # psycopg puts CONTEXT and DETAIL lines around the server's message: only that counts.
+    primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+    return primary if isinstance(primary, str) else str(orig)
+
+
 def unavailable(db: DatabaseURL, error: BaseException) -> DatabaseUnavailableError:
     """The error to raise when ``db`` cannot be reached, with the driver's reason."""
-    reason = getattr(error, "orig", None) or error
-    return DatabaseUnavailableError(f"cannot connect to {db.redacted}: {str(reason).strip()}")
+    return DatabaseUnavailableError(f"cannot connect to {db.redacted}: {driver_reason(error)}")
 
 
 @asynccontextmanager
@@ -47,8 +63,7 @@ def raise_duplicate(dialect: Dialect, error: IntegrityError) -> NoReturn:
     """Raise DuplicateRecordError for a unique-key violation, else ``error`` itself (a
     foreign key or NOT NULL violation is a bug, not a race)."""
     if dialect.is_unique_violation(error):
-        reason = str(getattr(error, "orig", None) or error).strip()
-        raise DuplicateRecordError(f"the row exists already: {reason}") from error
+        raise DuplicateRecordError(f"the row exists already: {driver_reason(error)}") from error
     raise error
 
 

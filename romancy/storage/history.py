@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from romancy.storage.connection import Database, Transaction
 from romancy.storage.execution import Store
+from romancy.storage.payload_columns import payload_columns
 from romancy.storage.records import CompensationRecord, HistoryRecord, TimerRecord
 from romancy.storage.tables import (
     workflow_compensations,
@@ -60,14 +61,14 @@ class HistoryStore(Store):
         ``ignore_duplicate``.
         """
 
-        binary = isinstance(data, bytes)
+        data_type, text, binary = payload_columns(data)
         parameters = {
             "p_instance_id": instance_id,
             "p_activity_id": activity_id,
             "p_event_type": event_type,
-            "p_data_type": "binary" if binary else "json",
-            "p_event_data": None if binary else data,
-            "p_event_data_binary": data if binary else None,
+            "p_data_type": data_type,
+            "p_event_data": text,
+            "p_event_data_binary": binary,
         }
         if tx is None and not ignore_duplicate:
             await self._history_writer.write(parameters)  # shares a statement with others

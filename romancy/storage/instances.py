@@ -7,7 +7,7 @@ and concurrent creations share one statement (group commit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import partial
 from typing import Any
 
@@ -217,13 +217,20 @@ class InstanceStore(Store):
             return await self._db.write(conn, ("update", shape), build, parameters) > 0
 
     async def find_resumable(
-        self, framework: str, *, limit: int, tx: Transaction | None = None
+        self,
+        framework: str,
+        workflows: Collection[str],
+        *,
+        limit: int,
+        tx: Transaction | None = None,
     ) -> list[tuple[str, str]]:
-        """``(instance_id, workflow_name)`` of this framework's running, unlocked instances."""
+        """``(instance_id, workflow_name)`` of this framework's running, unlocked instances
+        of ``workflows`` (those of workflows other services define never fill a batch)."""
         query = (
             select(_instances.c.instance_id, _instances.c.workflow_name)
             .where(
                 _instances.c.framework == framework,
+                _instances.c.workflow_name.in_(workflows),
                 _instances.c.status == InstanceStatus.RUNNING,
                 _instances.c.locked_by.is_(None),
             )
@@ -269,8 +276,11 @@ class InstanceStore(Store):
         token = encode_page_token(rows[-1].started_at, rows[-1].instance_id) if more else None
         return InstancePage(rows, token, more)
 
-    async def find_interrupted_endings(self, framework: str, *, limit: int = 100) -> list[str]:
-        """Unlocked instances of ``framework`` whose failure or cancellation was cut short.
+    async def find_interrupted_endings(
+        self, framework: str, workflows: Collection[str], *, limit: int = 100
+    ) -> list[str]:
+        """Unlocked instances of ``framework``'s ``workflows`` whose failure or cancellation
+        was cut short.
 
         ``compensating``, or ``cancelled`` without the output a finished cancellation
         writes: their compensations may still be pending.
@@ -280,6 +290,7 @@ class InstanceStore(Store):
             select(c.instance_id)
             .where(
                 c.framework == framework,
+                c.workflow_name.in_(workflows),
                 c.locked_by.is_(None),
                 or_(
                     c.status == InstanceStatus.COMPENSATING,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import func, inspect, select
@@ -35,6 +34,7 @@ from romancy.errors import (
     MigrationLockTimeoutError,
     SchemaDriftError,
 )
+from romancy.shipped import shipped_folder
 from romancy.storage.dialects import Dialect
 from romancy.storage.tables import schema_migrations, schema_version
 from romancy.storage.urls import DialectName
@@ -82,13 +82,10 @@ class MigrationState:
 
 def bundled_migrations_dir() -> Path:
     """The migrations shipped with romancy (inside the wheel, or in a source checkout)."""
-    packaged = Path(str(resources.files("romancy"))) / "_migrations"
-    if packaged.is_dir():
-        return packaged
-    checkout = Path(__file__).resolve().parents[2] / "schema" / "db" / "migrations"
-    if checkout.is_dir():
-        return checkout
-    raise MigrationError("romancy's bundled migrations are missing from this installation")
+    folder = shipped_folder("_migrations", "schema/db/migrations")
+    if folder is None:
+        raise MigrationError("romancy's bundled migrations are missing from this installation")
+    return folder
 
 
 def load_migrations(source: Path, dialect: DialectName) -> list[Migration]:

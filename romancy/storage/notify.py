@@ -58,8 +58,6 @@ class Listener:
                     self.connected.set()
                     async for notice in conn.notifies():
                         self._on_notify(notice.channel, notice.payload)
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning(
                     "LISTEN connection lost (%s); reconnecting in %g s",

@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, insert, literal, or_, select, update
 from romancy.errors import InvalidValueError, OutboxEventNotFoundError
 from romancy.limits import check_limit, check_name
 from romancy.storage.execution import Store
+from romancy.storage.payload_columns import payload_columns
 from romancy.storage.records import OutboxRecord
 from romancy.storage.tables import outbox_events
 from romancy.wire.notify import OUTBOX_PENDING, outbox_payload
@@ -83,14 +84,14 @@ class OutboxStore(Store):
         tx: Transaction | None = None,
     ) -> None:
         """Queue an event (status ``pending``)."""
-        binary = isinstance(data, bytes)
+        data_type, text, binary = payload_columns(data)
         statement = insert(_out).values(
             event_id=event_id,
             event_type=event_type,
             event_source=event_source,
-            data_type="binary" if binary else "json",
-            event_data=None if binary else data,
-            event_data_binary=data if binary else None,
+            data_type=data_type,
+            event_data=text,
+            event_data_binary=binary,
             content_type=content_type,
             status=OutboxStatus.PENDING,
             retry_count=0,

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from romancy.errors import DatabaseUnavailableError
 from romancy.storage.facade import Storage
+from romancy.storage.faults import driver_reason
 from romancy.storage.urls import MEMORY, DatabaseURL
 
 _T = TypeVar("_T")
@@ -48,8 +49,7 @@ async def explained(
     try:
         return await query()
     except DBAPIError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise DatabaseUnavailableError(
-            f"cannot read {what} from {storage.url.redacted}: {reason} "
+            f"cannot read {what} from {storage.url.redacted}: {driver_reason(exc)} "
             "(is the schema migrated? see `romancy migrate status`)"
         ) from None

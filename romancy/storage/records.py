@@ -1,19 +1,22 @@
 """Rows as the storage layer hands them out: plain frozen dataclasses.
 
 JSON columns stay text here; turning them into Python values (and knowing which peer
-wrote them) is the job of ``romancy.wire``.
+wrote them) is the job of ``romancy.wire``. The exceptions are the JSON a person reads
+(``details``, ``export``): the CLI's, the MCP server's and the replay export's.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from romancy.errors import ConfigurationError
-from romancy.serialization import format_time
+from romancy.serialization import as_utc, dumps, format_time, loads, parse_time
 from romancy.storage.filters import check_id_fragment, check_input_filters
+from romancy.wire.status import DataType
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,14 @@ class InstanceRecord:
             "updated_at": format_time(self.updated_at),
         }
 
+    def details(self) -> dict[str, Any]:
+        """:meth:`summary` with the input and output (``romancy get --json``, the MCP
+        instance resource)."""
+        return self.summary() | {
+            "input": shown_json(self.input_data),
+            "output": shown_json(self.output_data),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class HistoryRecord:
@@ -80,6 +91,58 @@ class HistoryRecord:
     event_data: str | None
     event_data_binary: bytes | None
     created_at: datetime
+
+    @property
+    def is_binary(self) -> bool:
+        """The payload is in ``event_data_binary`` (whatever ``data_type`` a peer wrote)."""
+        return self.data_type == DataType.BINARY or self.event_data_binary is not None
+
+    def export(self) -> dict[str, Any]:
+        """This row as ``romancy get --json`` prints it: ``data`` is the parsed event data
+        (the raw text when it is not JSON), or base64 text when ``data_type`` is binary."""
+        binary = self.is_binary  # one test for both keys
+        return {
+            "id": self.id,
+            "event_type": self.event_type,
+            "activity_id": self.activity_id,
+            "created_at": format_time(self.created_at),
+            "data_type": DataType.BINARY if binary else DataType.JSON,
+            "data": (
+                base64.b64encode(self.event_data_binary or b"").decode("ascii")
+                if binary
+                else shown_json(self.event_data)
+            ),
+        }
+
+    @classmethod
+    def from_export(cls, instance_id: str, event: Mapping[str, Any], number: int) -> HistoryRecord:
+        """The row :meth:`export` printed (``number``, its place in the history, when
+        the export has no ``id``). Raises ``KeyError``, ``TypeError`` or ``ValueError``
+        naming what is missing or malformed."""
+        if not isinstance(event, Mapping):
+            raise TypeError(f"a history event is an object, got {event!r}")
+        binary = event.get("data_type") == DataType.BINARY
+        data = event.get("data")
+        created = event.get("created_at")
+        return cls(
+            id=int(event.get("id") or number),
+            instance_id=instance_id,
+            activity_id=str(event["activity_id"]),
+            event_type=str(event["event_type"]),
+            data_type=DataType.BINARY if binary else DataType.JSON,
+            event_data=None if binary else dumps(data, what="history event data"),
+            event_data_binary=base64.b64decode(data or "", validate=True) if binary else None,
+            created_at=parse_time(str(created)) if created else datetime.now(UTC),
+        )
+
+
+def shown_json(text: str | None) -> Any:
+    """A JSON column as output shows it: its value, ``None`` when empty, or the text
+    itself when it is not JSON (another runtime's raw payload stays readable)."""
+    try:
+        return loads(text)
+    except ValueError:
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +226,7 @@ def decode_page_token(token: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(started)
     except ValueError:
         raise ConfigurationError(f"malformed page token {token!r}") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), instance_id
+    return as_utc(moment), instance_id
 
 
 @dataclass(frozen=True, slots=True)

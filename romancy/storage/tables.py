@@ -6,7 +6,7 @@ column names and how to convert values. Timestamps go through :class:`UtcDateTim
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -23,8 +23,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from romancy.serialization import as_utc, parse_time
+
 # SQLite stores whole seconds: the Go runtime parses only this layout.
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def ceil_second(moment: datetime) -> datetime:
+    """``moment`` in UTC, rounded up to a whole second: stored times keep whole seconds,
+    and a deadline rounded down would come due early."""
+    moment = as_utc(moment)
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def parse_stored_time(value: str) -> datetime:
@@ -33,8 +43,7 @@ def parse_stored_time(value: str) -> datetime:
     if value.startswith("0000-00-00"):
         # Go's MySQL driver writes a zero time.Time so: read it back as that zero time.
         return datetime.min.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(value.strip())
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parse_time(value)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -59,7 +68,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if isinstance(value, str):
             return parse_stored_time(value)
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
 
 metadata = MetaData()

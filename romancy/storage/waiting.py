@@ -19,7 +19,7 @@ from romancy.storage.tables import (
     channel_subscriptions,
     workflow_instances,
 )
-from romancy.wire.status import InstanceStatus
+from romancy.wire.status import ChannelMode, DataType, InstanceStatus
 
 _subs = channel_subscriptions
 _msgs = channel_messages
@@ -64,7 +64,9 @@ def missed_query(d: Dialect, frameworks: Sequence[str], no_binary_for: Sequence[
             0,
         ),
     )
-    readable = or_(_instances.c.framework.not_in(no_binary_for), _msgs.c.data_type != "binary")
+    readable = or_(
+        _instances.c.framework.not_in(no_binary_for), _msgs.c.data_type != DataType.BINARY
+    )
     newer = exists().where(d.exact(_msgs.c.channel, _subs.c.channel), _msgs.c.id > cursor, readable)
     unclaimed = exists().where(
         d.exact(_msgs.c.channel, _subs.c.channel),
@@ -75,7 +77,7 @@ def missed_query(d: Dialect, frameworks: Sequence[str], no_binary_for: Sequence[
         _instances.c.framework.in_(frameworks),
         _instances.c.status == InstanceStatus.WAITING_FOR_MESSAGE,
         or_(
-            and_(_subs.c.mode == "broadcast", newer),
-            and_(_subs.c.mode == "competing", unclaimed),
+            and_(_subs.c.mode == ChannelMode.BROADCAST, newer),
+            and_(_subs.c.mode == ChannelMode.COMPETING, unclaimed),
         ),
     )

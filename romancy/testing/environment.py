@@ -21,7 +21,7 @@ from romancy import durations
 from romancy.activity import Activity
 from romancy.app import App
 from romancy.channels import publish
-from romancy.cloudevent import CloudEvent
+from romancy.cloudevent import JSON_CONTENT_TYPE, CloudEvent
 from romancy.errors import ConfigurationError, InvalidValueError
 from romancy.events import ingest_cloudevent
 from romancy.storage.deadlines import DeadlineStore
@@ -226,7 +226,7 @@ class WorkflowEnvironment:
             type=event_type,
             source=source,
             data=data,
-            datacontenttype="application/json",
+            datacontenttype=JSON_CONTENT_TYPE,
             extensions=dict(extensions or {}),
         )
         return await ingest_cloudevent(self.app, event)

@@ -8,11 +8,9 @@ anything, and reports determinism violations.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +49,7 @@ class RecordedHistory:
             "instance_id": self.instance_id,
             "workflow_name": self.workflow_name,
             "input": self.input,
-            "history": [_record_json(record) for record in self.records],
+            "history": [record.export() for record in self.records],
         }
 
 
@@ -102,7 +100,7 @@ async def _read_all(
                 RecordedHistory(
                     instance.instance_id,
                     instance.workflow_name,
-                    loads(instance.input_data) if instance.input_data else None,
+                    loads(instance.input_data),
                     tuple(records),
                 )
             )
@@ -125,7 +123,7 @@ def _history_of(item: Any) -> RecordedHistory:
     try:
         instance_id = str(item["instance_id"])
         records = tuple(
-            _record_of(instance_id, number, event)
+            HistoryRecord.from_export(instance_id, event, number)
             for number, event in enumerate(item["history"], 1)
         )
         return RecordedHistory(instance_id, str(item["workflow_name"]), item.get("input"), records)
@@ -134,38 +132,6 @@ def _history_of(item: Any) -> RecordedHistory:
             "a history export is an object with instance_id, workflow_name, input and "
             f"history (as `romancy get --json` prints), or a list of them: {error!r}"
         ) from None
-
-
-def _record_of(instance_id: str, number: int, event: dict[str, Any]) -> HistoryRecord:
-    binary = event.get("data_type") == "binary"
-    data = event.get("data")
-    created = event.get("created_at")
-    return HistoryRecord(
-        id=int(event.get("id") or number),
-        instance_id=instance_id,
-        activity_id=str(event["activity_id"]),
-        event_type=str(event["event_type"]),
-        data_type="binary" if binary else "json",
-        event_data=None if binary else json.dumps(data, separators=(",", ":")),
-        event_data_binary=base64.b64decode(data or "") if binary else None,
-        created_at=datetime.fromisoformat(created) if created else datetime.now(UTC),
-    )
-
-
-def _record_json(record: HistoryRecord) -> dict[str, Any]:
-    binary = record.data_type == "binary"
-    return {
-        "id": record.id,
-        "event_type": record.event_type,
-        "activity_id": record.activity_id,
-        "created_at": record.created_at.astimezone(UTC).isoformat(),
-        "data_type": "binary" if binary else "json",
-        "data": (
-            base64.b64encode(record.event_data_binary or b"").decode("ascii")
-            if binary
-            else (json.loads(record.event_data) if record.event_data else None)
-        ),
-    }
 
 
 async def replay(

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from romancy.errors import DatabaseUnavailableError
 from romancy.storage import Storage
+from romancy.storage.faults import driver_reason
 from romancy.storage.introspection import (
     SchemaDifference,
     SchemaShape,
@@ -43,6 +44,7 @@ from romancy.storage.tables import (
 )
 from romancy.validation.json_schemas import Violation, render_path, violations
 from romancy.validation.scratch import expected_schema
+from romancy.wire.status import DataType
 
 #: Rows read per query.
 PAGE_SIZE = 500
@@ -161,9 +163,9 @@ async def check_database(storage: Storage, *, page_size: int = PAGE_SIZE) -> Dat
         checker = _RowChecker(storage, report, found, page_size)
         await checker.run()
     except DBAPIError as exc:
-        orig = getattr(exc, "orig", None) or exc
-        reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-        raise DatabaseUnavailableError(f"cannot check {storage.url.redacted}: {reason}") from None
+        raise DatabaseUnavailableError(
+            f"cannot check {storage.url.redacted}: {driver_reason(exc)}"
+        ) from None
     return report
 
 
@@ -285,7 +287,7 @@ class _RowChecker:
         async for rows in self._pages(t, t.c.id, _COLUMNS["workflow_history"]):
             self._report.rows_checked["workflow_history"] += len(rows)
             for row_id, _instance, activity_id, event_type, data_type, event_data in rows:
-                if data_type == "binary":
+                if data_type == DataType.BINARY:
                     self._report.binary_rows_skipped += 1
                     continue
                 where = ("workflow_history", f"id={row_id}", str(event_type))
@@ -316,7 +318,7 @@ class _RowChecker:
                 meta_ok, meta, meta_error = _parse(metadata, optional=True)
                 if not meta_ok:
                     self._not_json(*where, "metadata", metadata, meta_error)
-                if data_type == "binary":
+                if data_type == DataType.BINARY:
                     self._report.binary_rows_skipped += 1
                     if meta_ok:
                         for item in violations("channel-message-metadata", meta):
@@ -336,7 +338,7 @@ class _RowChecker:
     async def _outbox(self) -> None:
         t = outbox_events
         # Go Romancy leaves data_type empty; its event_data is JSON too.
-        json_rows = t.c.data_type.in_(["json", ""])
+        json_rows = t.c.data_type.in_([DataType.JSON, ""])
         async for rows in self._pages(t, t.c.event_id, _COLUMNS["outbox_events"], json_rows):
             self._report.rows_checked["outbox_events"] += len(rows)
             for event_id, event_type, _data_type, event_data in rows:

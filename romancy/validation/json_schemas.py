@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +27,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from romancy.errors import ConfigurationError
+from romancy.shipped import shipped_folder
 
 #: The URI every schema's ``$id`` starts with.
 SCHEMA_BASE = "https://romancy.dev/schemas/"
@@ -43,13 +43,10 @@ ABSENT = "absent"
 
 def schemas_dir() -> Path:
     """The folder holding the schema files (inside the wheel, or in a source checkout)."""
-    packaged = Path(str(resources.files("romancy"))) / "_json_schemas"
-    if packaged.is_dir():
-        return packaged
-    checkout = Path(__file__).resolve().parents[2] / "schema" / "json"
-    if checkout.is_dir():
-        return checkout
-    raise ConfigurationError("romancy's JSON Schemas are missing from this installation")
+    folder = shipped_folder("_json_schemas", "schema/json")
+    if folder is None:
+        raise ConfigurationError("romancy's JSON Schemas are missing from this installation")
+    return folder
 
 
 def schema_names() -> list[str]:

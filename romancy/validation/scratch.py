@@ -34,6 +34,7 @@ from romancy.errors import DatabaseUnavailableError, RomancyError
 from romancy.storage import Storage, parse_database_url
 from romancy.storage.dialects import Dialect
 from romancy.storage.dialects.base import driver_error
+from romancy.storage.faults import driver_reason
 from romancy.storage.introspection import SchemaShape, read_schema
 from romancy.storage.migrations import (
     Migration,
@@ -153,7 +154,7 @@ async def _mysql_defaults(storage: Storage) -> tuple[str | None, str | None]:
             row = (await tx.connection.execute(query)).first()
     except DBAPIError as exc:
         raise DatabaseUnavailableError(
-            f"cannot read the defaults of {storage.url.redacted}: {_reason(exc)}"
+            f"cannot read the defaults of {storage.url.redacted}: {driver_reason(exc)}"
         ) from None
     if row is None:
         return None, None
@@ -170,9 +171,9 @@ async def _ddl(storage: Storage, statement: Any, what: str) -> None:
     except DBAPIError as exc:
         if _denied(storage, exc):
             raise ScratchDatabaseError(
-                f"cannot {what}: {_reason(exc)}. {_privilege_hint(storage)}"
+                f"cannot {what}: {driver_reason(exc)}. {_privilege_hint(storage)}"
             ) from None
-        raise DatabaseUnavailableError(f"cannot {what}: {_reason(exc)}") from None
+        raise DatabaseUnavailableError(f"cannot {what}: {driver_reason(exc)}") from None
 
 
 async def _cleanup(storage: Storage, statement: Any, what: str) -> list[str]:
@@ -180,7 +181,7 @@ async def _cleanup(storage: Storage, statement: Any, what: str) -> list[str]:
         async with storage.transaction() as tx:
             await tx.connection.execute(statement)
     except (DBAPIError, OSError) as exc:
-        return [f"could not drop the {what} ({_reason(exc)}); drop it by hand"]
+        return [f"could not drop the {what} ({driver_reason(exc)}); drop it by hand"]
     return []
 
 
@@ -205,12 +206,3 @@ def _privilege_hint(storage: Storage) -> str:
         "same server, which needs the CREATE and DROP privileges for it (GRANT ALL ON "
         f"`{SCRATCH_PREFIX.replace('_', chr(92) + '_')}%`.* TO '{user}')"
     )
-
-
-def _reason(exc: BaseException) -> str:
-    orig = driver_error(exc) if isinstance(exc, DBAPIError) else exc
-    args: tuple[Any, ...] = getattr(orig, "args", ())
-    if len(args) == 2 and isinstance(args[0], int):  # PyMySQL: (errno, message)
-        return str(args[1])
-    lines = str(orig).strip().splitlines()
-    return lines[0] if lines else type(orig).__name__

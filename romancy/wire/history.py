@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from romancy.serialization import format_time
+from romancy.serialization import format_time, loads
 from romancy.storage.records import HistoryRecord
+from romancy.wire.status import DataType
 
 ACTIVITY_COMPLETED = "ActivityCompleted"
 ACTIVITY_FAILED = "ActivityFailed"
@@ -128,7 +129,7 @@ def activity_failed(
     activity_name: str, error: BaseException, *, terminal: bool, attempts: int
 ) -> str:
     outcome = {"terminal": terminal, "attempts": attempts}
-    return dump({"activity_name": activity_name} | _error_fields(error) | outcome)
+    return dump({"activity_name": activity_name} | failure_fields(error) | outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +157,13 @@ def compensation_outcome(
     }
     event_type = COMPENSATION_EXECUTED
     if error is not None:
-        data |= _error_fields(error)
+        data |= failure_fields(error)
         event_type = COMPENSATION_FAILED
     return Row(compensation_activity_id(compensation_id), event_type, dump(data))
 
 
 def workflow_failed(error: BaseException, stack_trace: str) -> Row:
-    data = _error_fields(error) | {"stack_trace": stack_trace}
+    data = failure_fields(error) | {"stack_trace": stack_trace}
     return Row(WORKFLOW_FAILED_ID, WORKFLOW_FAILED, dump(data))
 
 
@@ -174,8 +175,13 @@ def carried(values: Mapping[str, str]) -> Row:
     return Row(CARRIED_ID, ACTIVITY_COMPLETED, activity_completed(CARRIED_ID, dict(values)))
 
 
-def _error_fields(error: BaseException) -> dict[str, Any]:
-    return {"error_type": type(error).__name__, "error_message": str(error)}
+def failure_fields(error: BaseException | tuple[str, str]) -> dict[str, str]:
+    """``{"error_type", "error_message"}`` of an exception, or of the pair
+    :func:`read_failure` gave: how every failure is recorded (history and ``output_data``)."""
+    error_type, message = (
+        (type(error).__name__, str(error)) if isinstance(error, BaseException) else error
+    )
+    return {"error_type": error_type, "error_message": message}
 
 
 # ------------------------------------------------------------------------- readers
@@ -183,28 +189,25 @@ def _error_fields(error: BaseException) -> dict[str, Any]:
 
 def event_payload(record: HistoryRecord) -> Any:
     """The JSON value of a row (binary rows come back as bytes; empty text as ``None``)."""
-    if record.data_type == "binary":
+    if record.data_type == DataType.BINARY:
         return record.event_data_binary
-    if not record.event_data:
-        return None
-    return json.loads(record.event_data)
+    return loads(record.event_data)
 
 
 def read_step(record: HistoryRecord) -> StepOutcome:
     """How a recorded activity or timer step replays, whichever runtime wrote it."""
     data = event_payload(record)
     if record.event_type in (ACTIVITY_FAILED, MESSAGE_TIMEOUT):
-        if isinstance(data, dict):
-            return StepOutcome(
-                "error",
-                data.get("activity_name"),
-                error_type=str(data.get("error_type") or "Error"),
-                error_message=str(data.get("error_message") or data.get("error") or ""),
-                terminal=bool(data.get("terminal")),
-                attempts=int(data.get("attempts") or 0),
-            )
-        # Go records a failure as a bare JSON string.
-        return StepOutcome("error", error_type="Error", error_message=str(data or ""))
+        error_type, message = read_failure(data)
+        fields = data if isinstance(data, dict) else {}
+        return StepOutcome(
+            "error",
+            fields.get("activity_name"),
+            error_type=error_type,
+            error_message=message,
+            terminal=bool(fields.get("terminal")),
+            attempts=int(fields.get("attempts") or 0),
+        )
     if isinstance(data, dict) and "activity_name" in data and "result" in data:
         return StepOutcome("result", data["activity_name"], result=data["result"])
     if record.event_type == TIMER_EXPIRED and isinstance(data, dict):
@@ -213,15 +216,21 @@ def read_step(record: HistoryRecord) -> StepOutcome:
     return StepOutcome("result", result=data)
 
 
-def failure_of(record: HistoryRecord) -> tuple[str, str]:
-    """``(error_type, error_message)`` of a ``WorkflowFailed`` row in either peer's shape."""
-    data = event_payload(record)
+def read_failure(data: Any) -> tuple[str, str]:
+    """``(error_type, error_message)`` of a recorded failure in any runtime's shape: ours
+    and Edda's ``{"error_type", "error_message"}``, Go's and Edda's ``{"error"}``, or Go's
+    bare JSON string. A missing type reads ``"Error"``."""
     if isinstance(data, dict):
         return (
             str(data.get("error_type") or "Error"),
             str(data.get("error_message") or data.get("error") or ""),
         )
     return "Error", str(data or "")
+
+
+def failure_of(record: HistoryRecord) -> tuple[str, str]:
+    """``(error_type, error_message)`` of a ``WorkflowFailed`` row in either peer's shape."""
+    return read_failure(event_payload(record))
 
 
 def cancel_reason(record: HistoryRecord) -> str:
@@ -234,7 +243,7 @@ def carried_of(records: list[HistoryRecord]) -> dict[str, str]:
     """The strings of the ``romancy.carried`` row (empty when there is none, or it is not
     ours to read)."""
     for record in records:
-        if record.activity_id == CARRIED_ID and record.data_type != "binary":
+        if record.activity_id == CARRIED_ID and record.data_type != DataType.BINARY:
             try:
                 data = event_payload(record)
             except ValueError:

@@ -19,7 +19,6 @@ envelope for that row.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,10 +31,12 @@ from romancy.cloudevent import (
     CloudEvent,
 )
 from romancy.limits import check_text
-from romancy.serialization import format_time, parse_time
+from romancy.serialization import format_time, loads, parse_time
+from romancy.storage.payload_columns import payload_columns
 from romancy.storage.records import HistoryRecord, MessageRecord
 from romancy.wire.frameworks import EDDA, GO
 from romancy.wire.history import dump, event_payload
+from romancy.wire.status import DataType
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,8 @@ def message_columns(
     data: Any, metadata: dict[str, Any] | None
 ) -> tuple[str, str | None, bytes | None, str | None]:
     """``(data_type, data, data_binary, metadata)`` for a ``channel_messages`` row."""
-    meta = dump(metadata) if metadata else None
-    if isinstance(data, bytes):
-        return "binary", None, data, meta
-    return "json", dump(data), None, meta
+    data_type, text, binary = payload_columns(data if isinstance(data, bytes) else dump(data))
+    return data_type, text, binary, dump(metadata) if metadata else None
 
 
 def cloudevent_message(event: CloudEvent) -> tuple[Any, dict[str, Any]]:
@@ -217,12 +216,8 @@ def read_delivered(record: HistoryRecord) -> MessageView:
 
 def read_stored(row: MessageRecord) -> StoredMessage:
     """A ``channel_messages`` row, decoded (any writer)."""
-    data: Any = (
-        row.data_binary
-        if row.data_type == "binary"
-        else (json.loads(row.data) if row.data else None)
-    )
-    meta = json.loads(row.metadata) if row.metadata else None
+    data: Any = row.data_binary if row.data_type == DataType.BINARY else loads(row.data)
+    meta = loads(row.metadata)
     return StoredMessage(
         row.sequence,
         row.message_id,

@@ -8,6 +8,9 @@ listeners read it as their own.
 from __future__ import annotations
 
 import json
+from datetime import datetime
+
+from romancy.serialization import format_time, parse_time
 
 RESUMABLE = "workflow_resumable"
 TIMER_EXPIRED = "workflow_timer_expired"
@@ -40,9 +43,20 @@ def outbox_payload(event_id: str, event_type: str) -> str:
     return _payload((_EVENT_ID, event_id), (("evt_type",), event_type))
 
 
-def timer_payload(instance_id: str, timer_id: str, expires_at: str) -> str:
-    """A timer of an instance is due (on :data:`TIMER_EXPIRED`)."""
-    return _compact({"instance_id": instance_id, "timer_id": timer_id, "expires_at": expires_at})
+def timer_payload(instance_id: str, timer_id: str, expires_at: datetime) -> str:
+    """A timer of an instance was registered (on :data:`TIMER_EXPIRED`, as Go sends it)."""
+    moment = format_time(expires_at)
+    return _compact({"instance_id": instance_id, "timer_id": timer_id, "expires_at": moment})
+
+
+def timer_expiry(payload: str) -> datetime | None:
+    """When the timer of a :data:`TIMER_EXPIRED` payload is due; ``None`` when the payload
+    (any runtime's) does not say so readably."""
+    try:
+        expires_at = json.loads(payload).get("expires_at")
+        return parse_time(expires_at) if isinstance(expires_at, str) else None
+    except (ValueError, AttributeError):  # not JSON, not an object, not a time
+        return None
 
 
 def _payload(*fields: tuple[tuple[str, ...], str]) -> str:

@@ -97,3 +97,16 @@ async def test_publish_into_the_database(app: App) -> None:
     assert (code, err.startswith("Error: invalid JSON data")) == (1, True)
     code, _, err = await romancy_cli("event", "x", "t", "{}", "--url", "http://127.0.0.1:1")
     assert code == 1 and "cannot reach" in err
+
+
+async def test_cancel_an_instance_whose_id_needs_quoting(app: App) -> None:
+    # "#" and "?" would end the URL path, "%41" would reach the App as "A", a space is no
+    # URL character: the id must travel as one percent-encoded path segment.
+    instance_id = "order #7?x=%41 b"
+    await app.start_workflow(cli_sleeper, instance_id=instance_id)
+    await wait_for_status(app, instance_id, "waiting_for_timer")
+    async with serving(app.asgi()) as url:
+        code, out, err = await romancy_cli("cancel", instance_id, "--url", url)
+    assert (code, out.strip()) == (0, f"✓ Workflow cancelled: {instance_id}"), err
+    with pytest.raises(romancy.WorkflowCancelledError):
+        await app.wait_for_result(instance_id, timeout=5)

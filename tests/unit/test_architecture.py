@@ -1,4 +1,4 @@
-"""The shape of the ``romancy`` package: layers, cycles, SQL reach, file size, status words.
+"""The shape of the ``romancy`` package: layers, cycles, SQL reach, file size, stored words.
 
 Read from the source with :mod:`ast` (nothing is imported), so a violation is reported
 even when it would make importing the package fail.
@@ -10,7 +10,7 @@ module ``romancy.x`` and everything under it; a module that fits no row fails th
     layer  modules
     1      romancy.errors, romancy.limits, romancy.retry, romancy.hooks,
            romancy.serialization, romancy.jsontext, romancy.tasks,
-           romancy.durations                                           (base helpers)
+           romancy.durations, romancy.shipped                          (base helpers)
     2      romancy.wire, romancy.storage, romancy.cloudevent,
            romancy.config      (shared shapes; config's defaults are wire values)
     3      romancy.engine
@@ -48,6 +48,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "romancy.jsontext",
         "romancy.tasks",
         "romancy.durations",
+        "romancy.shipped",
     ),
     # config sits with wire: its defaults (the framework tag) are shared values.
     2: ("romancy.wire", "romancy.storage", "romancy.cloudevent", "romancy.config"),
@@ -76,7 +77,8 @@ SQLALCHEMY_PACKAGES = ("romancy.storage", "romancy.validation")
 
 MAX_LINES = 400
 
-#: Instance and outbox statuses; only the module defining their enums may spell them.
+#: Instance and outbox statuses and the stored channel modes: values the peers read from
+#: the shared database, so only the module defining their enums may spell them.
 STATUS_WORDS = frozenset(
     {
         "running",
@@ -93,6 +95,8 @@ STATUS_WORDS = frozenset(
         "published",
         "invalid",
         "expired",
+        "broadcast",
+        "competing",
     }
 )
 STATUS_MODULE = "romancy.wire.status"

@@ -167,6 +167,6 @@ class Dialect(IntrospectionHooks, abc.ABC):
         """Release the lock taken by :meth:`try_migration_lock`."""
 
 
-def driver_error(error: DBAPIError) -> Any:
+def driver_error(error: BaseException) -> Any:
     """The driver's own exception inside a SQLAlchemy wrapper."""
     return getattr(error, "orig", None) or error

@@ -129,3 +129,24 @@ async def test_start_returns_once_the_app_listens(storage: Storage) -> None:
             {"name": f"romancy-listener-{app.worker_id}"[:63]},
         )
         assert listening.scalar() == 1
+
+
+async def test_an_unreadable_timer_payload_keeps_the_listener_connected(storage: Storage) -> None:
+    # A peer's payload with an odd "expires_at" is only a hint that is not understood:
+    # dropping the connection for it would lose the notifications that follow.
+    async def listener_pids() -> list[int]:
+        async with storage.transaction(read_only=True) as tx:
+            rows = await tx.connection.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %(name)s",
+                {"name": f"romancy-listener-{app.worker_id}"[:63]},
+            )
+            return [row[0] for row in rows]
+
+    app = App(database=storage.url.original, listen_notify=True)
+    async with app:
+        before = await listener_pids()
+        async with storage.transaction() as tx:
+            for payload in ('{"expires_at": 5}', "[1]", '{"expires_at": "soon"}', "not json"):
+                await storage.notify("workflow_timer_expired", payload, tx=tx)
+        await asyncio.sleep(1.0)
+        assert len(before) == 1 and await listener_pids() == before

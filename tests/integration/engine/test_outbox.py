@@ -302,3 +302,68 @@ async def test_bad_outbox_arguments_are_refused_before_the_database(storage: Sto
         await outbox.retry_events(["e-failed", "e-nope"])
     assert caught.value.event_ids == ["e-nope"]
     assert await _rows(storage) == before
+
+
+# ------------------------------------------------------------ what goes on the wire
+
+
+async def _send_all(storage: Storage, url: str, *, structured: bool) -> None:
+    relayer = OutboxRelayer(storage, _config(storage, url, outbox_structured=structured))
+    assert await relayer.relay_once() == 3
+
+
+async def _queue_three(storage: Storage, prefix: str) -> None:
+    await storage.outbox.add(f"{prefix}-json", "t", "s", '{"n": 1}', "application/json")
+    await storage.outbox.add(f"{prefix}-text", "t", "s", "h\u00e9llo", "text/plain")
+    await storage.outbox.add(f"{prefix}-bin", "t", "s", b"\x00\x01", "application/octet-stream")
+
+
+async def test_each_mode_carries_json_text_and_binary_data(storage: Storage) -> None:
+    broker = Broker()
+    async with serving(broker) as url:
+        await _queue_three(storage, "b")
+        await _send_all(storage, url, structured=False)
+        await _queue_three(storage, "s")
+        await _send_all(storage, url, structured=True)
+    binary = {h["ce-id"]: (h, body) for h, body in broker.requests if "ce-id" in h}
+    # Binary mode: the stored data as it is, the stored content type, the queue time.
+    assert binary["b-json"][1] == b'{"n": 1}'
+    assert binary["b-text"][1] == "h\u00e9llo".encode()
+    assert binary["b-bin"][1] == b"\x00\x01"
+    assert binary["b-bin"][0]["content-type"] == "application/octet-stream"
+    assert binary["b-json"][0]["ce-time"].endswith("Z")
+    envelopes = {
+        e["id"]: e for e in (json.loads(body) for h, body in broker.requests if "ce-id" not in h)
+    }
+    assert envelopes["s-json"]["data"] == {"n": 1}
+    assert envelopes["s-text"]["data"] == "h\u00e9llo"
+    assert envelopes["s-bin"]["data_base64"] == "AAE=" and "data" not in envelopes["s-bin"]
+    assert envelopes["s-bin"]["datacontenttype"] == "application/octet-stream"
+    assert {e["specversion"] for e in envelopes.values()} == {"1.0"}
+
+
+async def test_structured_mode_sends_data_of_a_non_json_type_as_text(storage: Storage) -> None:
+    # "ndjson" contains "json" but is not one JSON value: it travels as text.
+    lines = '{"n": 1}\n{"n": 2}\n'
+    await storage.outbox.add("e-nd", "t", "s", lines, "application/x-ndjson")
+    broker = Broker()
+    async with serving(broker) as url:
+        relayer = OutboxRelayer(storage, _config(storage, url, outbox_structured=True))
+        assert await relayer.relay_once() == 1
+    ((_, body),) = broker.requests
+    assert json.loads(body)["data"] == lines
+    assert await _statuses(storage) == Counter({"published": 1})
+
+
+async def test_an_event_whose_json_data_does_not_parse_is_invalid(storage: Storage) -> None:
+    await storage.outbox.add("e-broken", "t", "s", "{not json", "application/json")
+    await storage.outbox.add("e-fine", "t", "s", "{}", "application/json")
+    broker = Broker()
+    async with serving(broker) as url:
+        relayer = OutboxRelayer(storage, _config(storage, url, outbox_structured=True))
+        assert await relayer.relay_once() == 2
+    assert [json.loads(body)["id"] for _, body in broker.requests] == ["e-fine"]
+    rows = {e.event_id: e for e in await storage.outbox.list_events()}
+    # Refused for good (sending it again cannot help), not left claimed.
+    assert rows["e-broken"].status == "invalid" and rows["e-fine"].status == "published"
+    assert "not valid JSON" in (rows["e-broken"].last_error or "")

@@ -95,6 +95,21 @@ async def test_cancel_a_waiting_workflow(app: App) -> None:
     assert len(_entries(instance_id)) == 4
 
 
+async def test_a_cancellation_cut_short_is_finished_by_a_worker(app: App) -> None:
+    instance_id = await app.start_workflow(sg_trip, False)
+    await wait_for_status(app, instance_id, "waiting_for_timer")
+    # What a canceller that died right after recording the cancellation leaves behind.
+    assert await app.engine.mark_cancelled(instance_id, "canceller crashed")
+    await eventually(
+        lambda: _entries(instance_id)[-2:] == [("unbook", "hotel-3"), ("unbook", "flight-1")]
+    )
+    with pytest.raises(romancy.WorkflowCancelledError, match="canceller crashed"):
+        await app.wait_for_result(instance_id, timeout=10)
+    instance = await app.get_instance(instance_id)
+    assert (instance.status, instance.locked_by) == ("cancelled", None)
+    assert loads(instance.output_data) == {"reason": "canceller crashed"}
+
+
 async def test_cancel_while_an_activity_runs_here(app: App) -> None:
     instance_id = await app.start_workflow(sg_busy)
     await wait_for_activity_started(instance_id)

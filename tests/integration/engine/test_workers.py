@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
 import romancy
 from romancy import App, WorkflowContext
 from romancy.storage import NewInstance, Storage
+from romancy.wire.notify import RESUMABLE
 from tests.support.fixtures import FAST_OPTIONS
 
-from ..storage.helpers import expire_instance_lock
+from ..storage.helpers import backdate, expire_instance_lock
 from .helpers import eventually, history_ids, wait_for_status
 
 started: set[str] = set()
@@ -97,6 +100,63 @@ async def test_the_leader_fires_timers_of_workflows_another_service_defines(
     assert row.locked_by is None
     assert await history_ids(app, elsewhere.instance_id) == ["sleep:1"]
     assert await storage.history.find_due_timers("romancy-py", limit=10) == []
+
+
+@pytest.mark.backends(
+    "postgresql", reason="LISTEN/NOTIFY is a PostgreSQL feature; elsewhere polling finds them"
+)
+async def test_instances_handed_back_by_the_leader_are_announced(
+    app: App, storage: Storage
+) -> None:
+    # A timer fired and a receive timed out for workflows this App does not define: the
+    # workers that define them are woken at once instead of at their next poll.
+    sleeping, receiving = _instance("sleeps_elsewhere"), _instance("receives_elsewhere")
+    for instance in (sleeping, receiving):
+        await storage.instances.create_instance(instance)
+    await storage.history.add_timer(
+        sleeping.instance_id, "sleep:1", datetime.now(UTC) - timedelta(seconds=1)
+    )
+    await storage.channels.subscribe(receiving.instance_id, "quiet", "broadcast")
+    async with storage.transaction() as tx:
+        await storage.channels.wait(receiving.instance_id, "quiet", "receive_quiet:1", 0, tx=tx)
+    listener = await psycopg.AsyncConnection.connect(storage.url.libpq_url(), autocommit=True)
+    announced: set[str] = set()
+
+    async def listen() -> None:
+        async for notice in listener.notifies():
+            if notice.channel == RESUMABLE:
+                announced.add(json.loads(notice.payload)["instance_id"])
+
+    try:
+        await listener.execute(f"LISTEN {RESUMABLE}")
+        reader = asyncio.create_task(listen())
+        await storage.instances.update_instance(sleeping.instance_id, status="waiting_for_timer")
+        await storage.instances.update_instance(receiving.instance_id, status="waiting_for_message")
+        await eventually(
+            lambda: announced >= {sleeping.instance_id, receiving.instance_id},
+            timeout=10,
+            what="both hand-overs announced",
+        )
+    finally:
+        reader.cancel()
+        await listener.close()
+
+
+async def test_instances_of_other_services_do_not_starve_ours(storage: Storage) -> None:
+    # Older resumable instances of workflows defined elsewhere fill whole batches of the
+    # resumption poll: a worker must still find its own.
+    for _ in range(3):
+        foreign = _instance("defined_by_another_service")
+        await storage.instances.create_instance(foreign)
+        await backdate(storage, foreign.instance_id, "updated_at", timedelta(hours=1))
+    ours = _instance("wk_flow")
+    await storage.instances.create_instance(ours)
+    worker = App(database=storage.url.original, **{**FAST_OPTIONS, "max_workflows_per_batch": 2})
+    await worker.start()
+    try:
+        assert await worker.wait_for_result(ours.instance_id, timeout=15) == "slept"
+    finally:
+        await worker.shutdown()
 
 
 async def test_shutdown_hands_running_work_to_another_worker(app: App, storage: Storage) -> None:

@@ -27,9 +27,14 @@ def new_instance(**overrides: object) -> NewInstance:
 
 async def expire_instance_lock(storage: Storage, instance_id: str) -> None:
     """Move an instance's lease into the past, as if its holder had died long ago."""
+    await backdate(storage, instance_id, "lock_expires_at", timedelta(minutes=5))
+
+
+async def backdate(storage: Storage, instance_id: str, column: str, by: timedelta) -> None:
+    """Set an instance's timestamp ``column`` to ``by`` before now."""
     async with storage.transaction() as tx:
         await tx.connection.execute(
             update(workflow_instances)
             .where(workflow_instances.c.instance_id == instance_id)
-            .values(lock_expires_at=datetime.now(UTC) - timedelta(minutes=5))
+            .values({column: datetime.now(UTC) - by})
         )

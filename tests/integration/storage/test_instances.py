@@ -97,15 +97,16 @@ async def test_status_check_constraint_rejects_unknown_status(storage: Storage) 
         await storage.instances.update_instance(new.instance_id, status="exploded")
 
 
-async def test_find_resumable_is_limited_to_our_framework_and_free_rows(storage: Storage) -> None:
+async def test_find_resumable_is_limited_to_our_workflows_and_free_rows(storage: Storage) -> None:
     ours = new_instance()
     locked = new_instance(locked_by="someone")
     waiting = new_instance()
     edda = new_instance(framework="python")
-    for instance in (ours, locked, waiting, edda):
+    elsewhere = new_instance(workflow_name="defined_elsewhere")
+    for instance in (ours, locked, waiting, edda, elsewhere):
         await storage.instances.create_instance(instance)
     await storage.instances.update_instance(waiting.instance_id, status="waiting_for_timer")
-    found = await storage.instances.find_resumable("romancy-py", limit=10)
+    found = await storage.instances.find_resumable("romancy-py", ["order_workflow"], limit=10)
     assert found == [(ours.instance_id, "order_workflow")]
 
 

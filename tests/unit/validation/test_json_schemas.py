@@ -374,7 +374,7 @@ async def test_cloudevent_structured_mode_as_the_relayer_sends_it() -> None:
                 PUBLISHED,
                 0,
             )
-            body, headers = relayer._request(record)
+            headers, body = relayer._request(record)
             assert headers["content-type"] == "application/cloudevents+json"
             assert validate("cloudevent", json.loads(body)) == []
 
@@ -417,7 +417,7 @@ def test_notify_payloads_as_sent_and_as_the_peers_send_them() -> None:
         ("notify-workflow-resumable", '{"wf_id":"a"}', False),
         (
             "notify-workflow-timer-expired",
-            timer_payload("wf-1", "sleep:1", "2026-01-01T00:00:00Z"),
+            timer_payload("wf-1", "sleep:1", datetime(2026, 1, 1, tzinfo=UTC)),
             True,
         ),
         ("notify-workflow-timer-expired", '{"instance_id":"a","timer_id":"t"}', False),
