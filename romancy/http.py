@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
+from urllib.parse import unquote_to_bytes
 
 from romancy.cloudevent import JSON_CONTENT_TYPE
 from romancy.cloudevent_http import BATCH, from_http, media_type
@@ -101,8 +102,14 @@ class RomancyASGI:
         if path.startswith("/cancel/"):
             if method != "POST":
                 raise _method_not_allowed(method, "POST")
-            # The ASGI path is percent-decoded already: decoding again would mangle ids.
-            return await self._cancel(path[len("/cancel/") :], scope, receive)
+            instance_id = _cancelled_id(scope, path)
+            if instance_id is None:
+                raise HTTPError(
+                    400,
+                    "ValidationError",
+                    "the path must be /cancel/{instance id} (send a / in the id as %2F)",
+                )
+            return await self._cancel(instance_id, scope, receive)
         if method != "POST":
             raise _method_not_allowed(method, "POST")
         headers = _headers(scope)
@@ -120,8 +127,6 @@ class RomancyASGI:
     async def _cancel(
         self, instance_id: str, scope: Scope, receive: Receive
     ) -> tuple[int, dict[str, Any]]:
-        if not instance_id or "/" in instance_id:
-            raise HTTPError(400, "ValidationError", "missing instance ID")
         check_name(instance_id, "instance id")
         raw = await self._body(scope, receive)
         reason = ""
@@ -171,6 +176,23 @@ class RomancyASGI:
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _cancelled_id(scope: Scope, path: str) -> str | None:
+    """The id of ``/cancel/{id}``, or ``None`` when the path holds no one id. The ASGI path
+    is percent-decoded already (decoding it again would mangle ids); an id holding ``/``
+    arrives as ``%2F``, which only the raw path tells apart from a separator."""
+    instance_id = path[len("/cancel/") :]
+    if "/" not in instance_id:
+        return instance_id or None
+    raw = scope.get("raw_path")
+    if not isinstance(raw, bytes):
+        return None
+    segment = raw.rsplit(b"/cancel/", 1)[-1]
+    encoded_once = (
+        b"/" not in segment and unquote_to_bytes(segment).decode("utf-8", "replace") == instance_id
+    )
+    return instance_id if encoded_once else None
 
 
 def _relative_path(scope: Scope) -> str:

@@ -176,6 +176,18 @@ async def test_routes_methods_health_and_cancel(app: App) -> None:
         await app.wait_for_result(sleeping, timeout=5)
 
 
+async def test_cancel_an_instance_whose_id_holds_a_slash(app: App) -> None:
+    # The id travels percent-encoded (%2F); the server's decoded path alone would split it.
+    instance_id = await app.start_workflow(http_sleeper, instance_id="orders/7")
+    await wait_for_status(app, instance_id, "waiting_for_timer")
+    async with serving(app.asgi()) as url, httpx.AsyncClient(base_url=url) as client:
+        split = await client.post("/cancel/orders/7")
+        assert (split.status_code, split.json()["error_type"]) == (400, "ValidationError")
+        ok = await client.post("/cancel/orders%2F7", json={"reason": "slash"})
+        assert ok.json() == {"status": "cancelled", "instance_id": "orders/7"}
+    assert (await app.get_instance(instance_id)).status == "cancelled"
+
+
 async def test_mounted_under_a_prefix(app: App) -> None:
     inner = app.asgi()
 
