@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import overload
 
 #: A timeout, a sleep, a skip: seconds or a ``timedelta``.
 Duration = float | timedelta
+
+# Jitter draws from a generator of its own: the application's ``random`` state stays its
+# own (a seeded program or test draws the same numbers while romancy's loops run).
+_JITTER = random.Random()
 
 
 @overload
@@ -18,3 +23,9 @@ def seconds(duration: Duration | None) -> float | None:
     if duration is None:
         return None
     return duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+
+
+def jittered(seconds: float, low: float, high: float) -> float:
+    """``seconds`` times a random factor between ``low`` and ``high`` (spreads out retries
+    and polls of many workers)."""
+    return seconds * _JITTER.uniform(low, high)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
+
+from romancy.durations import jittered
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ class RetryPolicy:
             self.initial_interval * self.multiplier ** max(0, attempt - 1), self.max_interval
         )
         if self.randomization_factor:
-            spread = base * self.randomization_factor
-            base = random.uniform(base - spread, base + spread)
+            spread = self.randomization_factor
+            base = jittered(base, 1 - spread, 1 + spread)
         return max(0.0, base)
 
     def should_retry(self, attempt: int, error: BaseException) -> bool:

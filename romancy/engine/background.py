@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from romancy import hooks as h
+from romancy.durations import jittered
 from romancy.engine.cancellation import sleep_or_wake
 from romancy.engine.delivery import announce_resumable, deliver_next, time_out
 from romancy.storage import TimerRecord, WaitingSubscriber
@@ -92,7 +92,7 @@ class BackgroundLoops:
             delay = min(
                 config.workflow_resumption_interval * 2 ** min(idle - 1, 5), MAX_IDLE_BACKOFF
             )
-            await sleep_or_wake(delay * random.uniform(1.0, 1.3), engine.resume_wakeup)
+            await sleep_or_wake(jittered(delay, 1.0, 1.3), engine.resume_wakeup)
 
     async def _leader_election(self) -> None:
         engine, config = self.engine, self.config
@@ -237,7 +237,7 @@ def _spawn(name: str, coroutine: Awaitable[None]) -> asyncio.Task[None]:
 async def _every(interval: float, action: Callable[[], Awaitable[object]]) -> None:
     """Run ``action`` every ``interval`` s (±25 % jitter), surviving its errors."""
     while True:
-        await asyncio.sleep(interval * random.uniform(0.75, 1.25))
+        await asyncio.sleep(jittered(interval, 0.75, 1.25))
         try:
             await action()
         except Exception as error:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import Any
 
 import httpx
@@ -21,6 +20,7 @@ import httpx
 from romancy.cloudevent import JSON_CONTENT_TYPE, CloudEvent
 from romancy.cloudevent_http import is_json, media_type, to_binary, to_structured
 from romancy.config import AppConfig
+from romancy.durations import jittered
 from romancy.engine.cancellation import sleep_or_wake
 from romancy.errors import MalformedJSONError, describe
 from romancy.jsontext import parse_json
@@ -77,7 +77,7 @@ class OutboxRelayer:
                 continue
             idle += 1
             pause = min(self._config.outbox_interval * 2 ** min(idle - 1, 5), MAX_IDLE)
-            await sleep_or_wake(pause * random.uniform(1.0, 1.3), self.wakeup)
+            await sleep_or_wake(jittered(pause, 1.0, 1.3), self.wakeup)
 
     async def _deliver(self, event: OutboxRecord) -> None:
         outbox = self._storage.outbox
