@@ -25,6 +25,7 @@ from romancy.storage import TimerRecord, WaitingSubscriber
 from romancy.tasks import cancel_and_wait
 from romancy.wire import frameworks
 from romancy.wire import messages as wire
+from romancy.wire.status import InstanceStatus
 
 if TYPE_CHECKING:
     from romancy.engine.engine import Engine
@@ -213,7 +214,8 @@ class BackgroundLoops:
         released = await engine.storage.locks.release_expired_locks(engine.config.framework)
         for instance_id, name, status in released:
             log.warning("released the expired lock of instance %s (%s)", instance_id, status)
-            await announce_resumable(engine.storage, instance_id, name)
+            if status == InstanceStatus.RUNNING:
+                await announce_resumable(engine.storage, instance_id, name)
         if released:
             engine.resume_wakeup.set()
 

@@ -11,7 +11,6 @@ import hashlib
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from romancy.errors import ConfigurationError
@@ -139,8 +138,6 @@ class ActivityDefinition(Generic[OutputT]):
     output_hint: Any = field(init=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.timeout, timedelta):
-            self.timeout = self.timeout.total_seconds()
         self.is_async = inspect.iscoroutinefunction(self.fn)
         self.output_hint = type_hints(self.fn).get("return", Any)
 

@@ -32,6 +32,13 @@ def driver_reason(error: BaseException) -> str:
     return lines[0] if lines else type(orig).__name__
 
 
+def driver_text(error: BaseException) -> str:
+    """The driver's whole message for ``error``: where later lines matter (libpq's hint and
+    one line per host tried for a connection; the duplicate key's DETAIL)."""
+    orig = driver_error(error)
+    return str(orig).strip() or type(orig).__name__
+
+
 def _message(orig: BaseException) -> str:
     args: tuple[Any, ...] = getattr(orig, "args", ())
     if len(args) == 2 and isinstance(args[0], int):  # PyMySQL: (errno, message)
@@ -43,7 +50,7 @@ def _message(orig: BaseException) -> str:
 
 def unavailable(db: DatabaseURL, error: BaseException) -> DatabaseUnavailableError:
     """The error to raise when ``db`` cannot be reached, with the driver's reason."""
-    return DatabaseUnavailableError(f"cannot connect to {db.redacted}: {driver_reason(error)}")
+    return DatabaseUnavailableError(f"cannot connect to {db.redacted}: {driver_text(error)}")
 
 
 @asynccontextmanager
@@ -63,7 +70,7 @@ def raise_duplicate(dialect: Dialect, error: IntegrityError) -> NoReturn:
     """Raise DuplicateRecordError for a unique-key violation, else ``error`` itself (a
     foreign key or NOT NULL violation is a bug, not a race)."""
     if dialect.is_unique_violation(error):
-        raise DuplicateRecordError(f"the row exists already: {driver_reason(error)}") from error
+        raise DuplicateRecordError(f"the row exists already: {driver_text(error)}") from error
     raise error
 
 
