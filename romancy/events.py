@@ -78,14 +78,13 @@ async def wait_event(
         await subscribe(ctx, event_type, ChannelMode.BROADCAST)
     started = time.monotonic()
     if not ctx.is_replaying:
-        seconds = durations.seconds(timeout)
         await h.emit(
             ctx.hooks.on_event_wait_start,
             h.EventWaitStartInfo(
                 ctx.instance_id,
                 ctx.workflow_name,
                 event_type,
-                timedelta(seconds=seconds) if seconds is not None else None,
+                None if timeout is None else timedelta(seconds=durations.seconds(timeout)),
             ),
         )
     try:

@@ -101,6 +101,14 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def ceil_second(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC, rounded up to a whole second: stored times keep whole seconds
+    (SQLite's shared layout), and a deadline rounded down would come due early."""
+    moment = as_utc(moment)
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + dt.timedelta(seconds=1)
+
+
 def format_time(value: dt.datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix (naive values are taken as UTC)."""
     return as_utc(value).isoformat().replace("+00:00", "Z")

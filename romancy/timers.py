@@ -15,7 +15,7 @@ from romancy import durations
 from romancy import hooks as h
 from romancy.engine._context import WorkflowContext
 from romancy.engine.signals import TimerSuspend
-from romancy.storage.tables import ceil_second
+from romancy.serialization import ceil_second
 
 
 async def sleep(

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from romancy.engine.cancellation import finish_first
+from romancy.engine.transitions import append_row
 from romancy.errors import DuplicateRecordError
 from romancy.storage import Storage, Transaction, WaitingSubscriber, is_transient
 from romancy.wire import frameworks
@@ -204,14 +205,12 @@ async def _time_out(storage: Storage, owner: str, waiting: WaitingSubscriber) ->
             )
             if not current or current[0].activity_id != waiting.activity_id:
                 return False
-            recorded = await storage.history.append_history(
-                waiting.instance_id,
+            timed_out = wire_history.Row(
                 waiting.activity_id,
                 wire_history.MESSAGE_TIMEOUT,
                 wire.timeout_record(waiting.channel, waiting.timeout_at),
-                ignore_duplicate=True,
-                tx=tx,
             )
+            recorded = await append_row(storage, waiting.instance_id, timed_out, tx=tx)
             await storage.channels.clear_wait(waiting.instance_id, waiting.channel, tx=tx)
             if recorded:
                 await storage.instances.update_instance(

@@ -24,7 +24,13 @@ from pydantic_ai.tools import ToolDefinition
 
 from romancy.activity import Activity, define_activity
 from romancy.context import WorkflowContext
-from romancy.errors import ActivityError, InvalidValueError, RetryExhaustedError, TerminalError
+from romancy.errors import (
+    ActivityError,
+    InvalidValueError,
+    RetryExhaustedError,
+    TerminalError,
+    describe,
+)
 from romancy.llm._response import ToolCall
 from romancy.retry import RetryPolicy
 
@@ -247,7 +253,7 @@ def _describe(error: BaseException) -> str:
     cause = error.__cause__ or error
     if isinstance(cause, ActivityError):
         return f"{cause.error_type}: {cause.message}"
-    return f"{type(cause).__name__}: {cause}"
+    return describe(cause)
 
 
 def results_message(results: Sequence[ToolResult]) -> ModelRequest:

@@ -15,6 +15,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from romancy import durations
 from romancy import hooks as h
+from romancy.errors import describe
 from romancy.otel._flows import (
     ACTIVITY_ID,
     ACTIVITY_NAME,
@@ -104,7 +105,7 @@ class OTelHooks(h.WorkflowHooks):
     async def on_workflow_failed(self, info: h.WorkflowFailedInfo) -> None:
         span = self._ending(info.instance_id, info.workflow_name)
         span.record_exception(info.error)
-        span.set_status(Status(StatusCode.ERROR, f"{type(info.error).__name__}: {info.error}"))
+        span.set_status(Status(StatusCode.ERROR, describe(info.error)))
         self._end_workflow(info.instance_id, info.duration, self._metrics.workflows_failed)
 
     async def on_workflow_cancelled(self, info: h.WorkflowCancelledInfo) -> None:
@@ -187,7 +188,7 @@ class OTelHooks(h.WorkflowHooks):
                 ATTEMPT: info.attempt,
                 "romancy.max_attempts": info.max_attempts,
                 "romancy.next_delay_ms": _ms(info.next_delay),
-                "romancy.error": f"{type(info.error).__name__}: {info.error}",
+                "romancy.error": describe(info.error),
             },
         )
         activity.span.set_attribute(ATTEMPT, info.attempt + 1)
@@ -203,7 +204,7 @@ class OTelHooks(h.WorkflowHooks):
         activity = self._activity(info.instance_id, info.activity_id)
         if activity is not None:
             activity.span.record_exception(info.error)
-            error = Status(StatusCode.ERROR, f"{type(info.error).__name__}: {info.error}")
+            error = Status(StatusCode.ERROR, describe(info.error))
             _end(activity, error, **{ATTEMPT: info.attempt})
 
     async def on_activity_cache_hit(self, info: h.ActivityCacheHitInfo) -> None:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select, update
 
+from romancy.serialization import ceil_second
 from romancy.storage.execution import Store
 from romancy.storage.tables import (
-    ceil_second,
     channel_subscriptions,
     workflow_instances,
     workflow_timer_subscriptions,

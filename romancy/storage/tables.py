@@ -6,7 +6,7 @@ column names and how to convert values. Timestamps go through :class:`UtcDateTim
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,14 +27,6 @@ from romancy.serialization import as_utc, parse_time
 
 # SQLite stores whole seconds: the Go runtime parses only this layout.
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def ceil_second(moment: datetime) -> datetime:
-    """``moment`` in UTC, rounded up to a whole second: stored times keep whole seconds,
-    and a deadline rounded down would come due early."""
-    moment = as_utc(moment)
-    whole = moment.replace(microsecond=0)
-    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def parse_stored_time(value: str) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from romancy.storage.tables import ceil_second
+from romancy.serialization import ceil_second
 
 _TOKYO = timezone(timedelta(hours=9))
 
