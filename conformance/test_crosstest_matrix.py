@@ -8,7 +8,7 @@ Schemas. The reports (JSON per ``schema/json/crosstest-matrix.json``, JUnit XML,
 are written to ``ROMANCY_CROSSTEST_REPORTS`` (default: ``reports/`` in the repository),
 one set per backend.
 
-A cell that fails runs once more (its whole case, on a fresh set of programs): the cells
+A cell that fails runs once more (on a fresh set of programs): the cells
 start up to a dozen interpreters on a two-core machine that the rest of the suite loads
 too, and one missed deadline there is not a verdict. A cell that fails twice fails; one
 that passes the second time passes with its first failure in its detail, in every report.
@@ -26,8 +26,8 @@ import pytest
 from crosstest import reports
 from crosstest.divergences import load_divergences
 from crosstest.matrix import Matrix, discover_cases
-from crosstest.results import FAIL, NOT_RUN, CellResult
-from crosstest.runtimes import EDDA_NO_CLI, Runtime, available
+from crosstest.results import NOT_RUN
+from crosstest.runtimes import EDDA_NO_CLI, available
 from crosstest.venvs import SUITE
 from romancy.validation import validate
 from tests.support.fixtures import Backend
@@ -52,9 +52,15 @@ async def test_every_cell_passes_or_is_a_listed_divergence(
     missing = {r.name: r.unavailable for r in runtimes if r.name != "go" and r.unavailable}
     assert not missing, f"the matrix needs romancy-py and Edda: {missing}"
     matrix = Matrix(
-        {backend.name: url}, runtimes, discover_cases(), load_divergences(), PARALLEL, tmp_path
+        {backend.name: url},
+        runtimes,
+        discover_cases(),
+        load_divergences(),
+        PARALLEL,
+        tmp_path,
+        retry_failed=True,
     )
-    results = await _failed_again(await matrix.run(), backend.name, url, runtimes, tmp_path)
+    results = await matrix.run()
 
     unavailable = {r.name: r.unavailable for r in runtimes}
     document = reports.document(results, unavailable, {backend.name: backend.name}, matrix.checks)
@@ -78,30 +84,6 @@ async def test_every_cell_passes_or_is_a_listed_divergence(
     assert all(r.detail for r in results if r.status == NOT_RUN), summary
     assert not reports.failed(results, strict=True, checks=matrix.checks), summary
     assert len(matrix.checks) == 1, summary  # the one shared server database
-
-
-async def _failed_again(
-    results: list[CellResult], backend: str, url: str, runtimes: list[Runtime], tmp_path: Path
-) -> list[CellResult]:
-    """``results`` with each failed cell replaced by its second run."""
-    failed = {r.case for r in results if r.status == FAIL}
-    if not failed:
-        return results
-    cases = {name: case for name, case in discover_cases().items() if name in failed}
-    workdir = tmp_path / "again"
-    workdir.mkdir()
-    again = Matrix({backend: url}, runtimes, cases, load_divergences(), PARALLEL, workdir)
-    second = {(r.case, r.sender, r.receiver): r for r in await again.run()}
-    merged = []
-    for first in results:
-        retry = second.get((first.case, first.sender, first.receiver))
-        if first.status != FAIL or retry is None:
-            merged.append(first)
-            continue
-        if retry.status != FAIL:
-            retry.detail = f"{retry.detail} (second run; the first failed: {first.detail})"
-        merged.append(retry)
-    return merged
 
 
 def _write(stem: Path, **texts: str) -> None:

@@ -60,12 +60,17 @@ class Matrix:
         divergences: list[Divergence],
         parallel: int,
         workdir: Path,
+        *,
+        retry_failed: bool = False,
     ) -> None:
         self.backends = backends
         self.runtimes = runtimes
         self.cases = cases
         self.divergences = divergences
         self.workdir = workdir
+        #: A failed cell runs once more; passing then, it keeps the first failure in its
+        #: detail (for a loaded machine, where one missed deadline is not a verdict).
+        self.retry_failed = retry_failed
         self._slots = asyncio.Semaphore(parallel)
         #: Finished cells so far and in all, for progress reports.
         self.done, self.total = 0, 0
@@ -103,12 +108,21 @@ class Matrix:
             result.detail = reason
             self._finished(result)
             return result
+        known = covering(self.divergences, case, backend, sender.name, receiver.name)
+
+        async def attempt() -> tuple[str, str, str | None]:
+            return classify(*await self._attempt(module, case, backend, sender, receiver), known)
+
         async with self._slots:
             began = time.monotonic()
-            outcome, detail = await self._attempt(module, case, backend, sender, receiver)
+            status, detail, divergence = await attempt()
+            if self.retry_failed and status == FAIL:
+                first = detail
+                status, detail, divergence = await attempt()
+                if status != FAIL:
+                    detail = f"{detail} (second run; the first failed: {first})"
             result.seconds = round(time.monotonic() - began, 1)
-        known = covering(self.divergences, case, backend, sender.name, receiver.name)
-        result.status, result.detail, result.divergence = classify(outcome, detail, known)
+        result.status, result.detail, result.divergence = status, detail, divergence
         self._finished(result)
         return result
 
